@@ -1,0 +1,108 @@
+#pragma once
+
+// The configuration schema of dockmaster: plain structs with their defaults.
+// `parse_config` (config/parse.hpp) fills them from JSON and validates them.
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace dockmaster::config {
+
+using milliseconds = std::chrono::milliseconds;
+
+/// `host:port`; for an upstream, `host` may be a DNS name that stands for all its
+/// addresses. IPv6 literals are written `[::1]:80`.
+struct host_port {
+  std::string host;
+  std::uint16_t port = 0;
+};
+
+struct route {
+  /// Path prefix; the longest matching prefix wins.
+  std::string prefix;
+  std::string service;
+  /// When not empty, the route only matches requests whose Host (port removed,
+  /// case-insensitive) equals it.
+  std::string host;
+  /// Remove `prefix` from the path before forwarding (the result keeps a leading `/`).
+  bool strip_prefix = false;
+};
+
+struct cors_policy {
+  /// Exact origins, or "*" for any. Empty: CORS is off and no CORS header is sent.
+  std::vector<std::string> allow_origins;
+  std::vector<std::string> allow_methods{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"};
+  std::vector<std::string> allow_headers{"Content-Type", "Authorization", "X-Requested-With", "X-Request-Id"};
+  std::vector<std::string> expose_headers;
+  bool allow_credentials = false;
+  std::chrono::seconds max_age{600};
+};
+
+enum class balance_policy { round_robin, least_conn };
+
+struct service_config {
+  std::string name;
+  std::vector<host_port> instances;
+  balance_policy balance = balance_policy::round_robin;
+  /// How often DNS names among `instances` are resolved again.
+  milliseconds resolve_interval{5000};
+};
+
+struct timeout_config {
+  milliseconds connect{2000};
+  /// From the end of the request to the upstream's response header, and between reads
+  /// of the response body.
+  milliseconds upstream_response{30000};
+  /// Time a client has to send a complete request header.
+  milliseconds client_header{10000};
+  /// A keep-alive client connection with no request is closed after this.
+  milliseconds client_idle{60000};
+  /// An idle pooled upstream connection is closed after this.
+  milliseconds upstream_idle{60000};
+  /// On SIGTERM/SIGINT, how long in-flight requests may take to finish.
+  milliseconds drain{10000};
+};
+
+struct limit_config {
+  std::size_t max_header_bytes = 16 * 1024;
+  std::uint64_t max_body_bytes = 100ull * 1024 * 1024;
+  /// Idle keep-alive connections kept per upstream instance and I/O thread.
+  std::size_t max_idle_upstream_connections = 64;
+};
+
+struct scheduler_config {
+  /// "stealing" or "sharing" ("testing" is for the test suite).
+  std::string policy = "stealing";
+  std::size_t max_threads = 2;
+  std::size_t max_throughput = 300;
+};
+
+struct actor_system_config {
+  scheduler_config scheduler;
+  /// Threads that run the sockets (each with its own event loop and listener).
+  std::size_t io_threads = 2;
+};
+
+struct log_config {
+  /// trace, debug, info, warn, error, off.
+  std::string level = "info";
+  /// "text" or "json".
+  std::string format = "text";
+  bool access_log = true;
+};
+
+struct config {
+  std::vector<host_port> listen;
+  std::vector<route> routes;
+  cors_policy cors;
+  std::map<std::string, service_config> services;
+  timeout_config timeouts;
+  limit_config limits;
+  actor_system_config actor_system;
+  log_config log;
+};
+
+}  // namespace dockmaster::config

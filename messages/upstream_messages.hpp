@@ -1,0 +1,64 @@
+#pragma once
+
+// Messages about a service's upstream instances.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <caf/meta/type_name.hpp>
+
+namespace dockmaster::messages {
+
+/// One address of a service, as resolved by its upstream_proxy.
+struct upstream_instance {
+  /// The configured `host:port` this address came from (a DNS name may give several).
+  std::string configured;
+  /// A numeric IP address.
+  std::string address;
+  std::uint16_t port = 0;
+  bool healthy = true;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, upstream_instance& x) {
+  return f(caf::meta::type_name("upstream_instance"), x.configured, x.address, x.port, x.healthy);
+}
+
+/// The complete, current instance set of a service. Sent by the service's
+/// upstream_proxy whenever it changes; receivers replace what they had.
+struct instance_set {
+  std::string service;
+  std::vector<upstream_instance> instances;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, instance_set& x) {
+  return f(caf::meta::type_name("instance_set"), x.service, x.instances);
+}
+
+/// The outcome of one DNS resolution of a configured `host:port`: the addresses found,
+/// or an error text. Sent by the resolver to the upstream_proxy that asked.
+struct resolution_result {
+  std::string configured;
+  std::vector<std::string> addresses;
+  std::uint16_t port = 0;
+  std::string error;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, resolution_result& x) {
+  return f(caf::meta::type_name("resolution_result"), x.configured, x.addresses, x.port, x.error);
+}
+
+/// How a drain ended: the number of requests still in flight when it stopped waiting.
+struct drain_result {
+  std::uint64_t abandoned_requests = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, drain_result& x) {
+  return f(caf::meta::type_name("drain_result"), x.abandoned_requests);
+}
+
+}  // namespace dockmaster::messages
