@@ -1,1 +1,108 @@
-// placeholder
+#include "actors/runtime.hpp"
+
+#include <stdexcept>
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/atom.hpp>
+#include <caf/exit_reason.hpp>
+#include <caf/scoped_actor.hpp>
+
+#include "actors/http_acceptor.hpp"
+#include "actors/upstream_proxy.hpp"
+#include "messages/actor_types.hpp"
+#include "net/logging.hpp"
+
+namespace dockmaster {
+
+using namespace messages;
+
+namespace {
+
+/// The CAF runtime tuned from the config's actor_system section.
+class system_config : public caf::actor_system_config {
+ public:
+  explicit system_config(const config::actor_system_config& cfg) {
+    add_message_type<upstream_instance>("upstream_instance");
+    add_message_type<instance_set>("instance_set");
+    add_message_type<resolution_result>("resolution_result");
+    add_message_type<drain_result>("drain_result");
+    set("scheduler.policy", caf::atom_from_string(cfg.scheduler.policy));
+    set("scheduler.max-threads", cfg.scheduler.max_threads);
+    set("scheduler.max-throughput", cfg.scheduler.max_throughput);
+    // dockmaster logs through spdlog; CAF's own console output stays off.
+    set("logger.console", caf::atom("none"));
+  }
+};
+
+}  // namespace
+
+struct runtime::impl {
+  explicit impl(config::config c) : cfg(std::move(c)), caf_config(cfg.actor_system), system(caf_config) {}
+
+  config::config cfg;
+  system_config caf_config;
+  caf::actor_system system;
+  http_acceptor_actor acceptor;
+  std::vector<upstream_proxy_actor> proxies;
+  std::vector<std::uint16_t> ports;
+  bool started = false;
+  bool drained = false;
+  bool stopped = false;
+};
+
+runtime::runtime(config::config cfg) : impl_(std::make_unique<impl>(std::move(cfg))) {}
+
+runtime::~runtime() { stop(); }
+
+void runtime::start() {
+  auto& d = *impl_;
+  if (d.started) return;
+  d.started = true;
+  d.acceptor = d.system.spawn(actors::http_acceptor, d.cfg);
+  caf::scoped_actor self{d.system};
+  std::string failure;
+  self->request(d.acceptor, caf::infinite, listening_atom::value)
+      .receive([&](std::vector<std::uint16_t>& ports) { d.ports = std::move(ports); },
+               [&](caf::error& err) { failure = d.system.render(err); });
+  if (!failure.empty()) {
+    stop();
+    throw std::runtime_error(failure);
+  }
+  for (const auto& [name, service] : d.cfg.services)
+    d.proxies.push_back(d.system.spawn(actors::upstream_proxy, service, d.acceptor));
+  // Wait for each service's first resolution, so the first request finds its instances.
+  for (auto& proxy : d.proxies)
+    self->request(proxy, caf::infinite, get_atom::value)
+        .receive([](instance_set&) {}, [](caf::error&) {});
+}
+
+std::vector<std::uint16_t> runtime::ports() const { return impl_->ports; }
+
+std::uint64_t runtime::drain() {
+  auto& d = *impl_;
+  if (!d.started || d.drained || d.stopped) return 0;
+  d.drained = true;
+  std::uint64_t busy = 0;
+  caf::scoped_actor self{d.system};
+  self->request(d.acceptor, caf::infinite, drain_atom::value)
+      .receive([&](drain_result& result) { busy = result.busy_threads; }, [](caf::error&) {});
+  return busy;
+}
+
+void runtime::stop() {
+  auto& d = *impl_;
+  if (d.stopped) return;
+  if (d.started && !d.drained) drain();
+  d.stopped = true;
+  {
+    caf::scoped_actor self{d.system};
+    for (auto& proxy : d.proxies) self->send_exit(proxy, caf::exit_reason::user_shutdown);
+    if (d.acceptor) self->send_exit(d.acceptor, caf::exit_reason::user_shutdown);
+  }
+  d.proxies.clear();
+  d.acceptor = nullptr;
+  d.system.await_all_actors_done();
+}
+
+}  // namespace dockmaster

@@ -43,22 +43,28 @@ struct resolution_result {
   std::string configured;
   std::vector<std::string> addresses;
   std::uint16_t port = 0;
+  /// Empty on success.
   std::string error;
+  /// The name does not exist (a stopped compose container): its addresses are gone.
+  /// Other errors are failures of the lookup, after which the old addresses stay.
+  bool not_found = false;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, resolution_result& x) {
-  return f(caf::meta::type_name("resolution_result"), x.configured, x.addresses, x.port, x.error);
+  return f(caf::meta::type_name("resolution_result"), x.configured, x.addresses, x.port, x.error,
+           x.not_found);
 }
 
-/// How a drain ended: the number of requests still in flight when it stopped waiting.
+/// How a drain ended: the number of I/O threads that still had requests in flight
+/// when the drain timeout stopped the wait (0: everything finished).
 struct drain_result {
-  std::uint64_t abandoned_requests = 0;
+  std::uint64_t busy_threads = 0;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, drain_result& x) {
-  return f(caf::meta::type_name("drain_result"), x.abandoned_requests);
+  return f(caf::meta::type_name("drain_result"), x.busy_threads);
 }
 
 }  // namespace dockmaster::messages

@@ -1,0 +1,119 @@
+#include "actors/http_acceptor.hpp"
+
+#include <boost/asio/ip/address.hpp>
+#include <caf/send.hpp>
+
+#include "net/logging.hpp"
+#include "net/proxy_worker.hpp"
+
+namespace dockmaster::actors {
+
+using namespace messages;
+using tcp = boost::asio::ip::tcp;
+
+http_acceptor_state::~http_acceptor_state() {
+  for (auto& worker : workers) worker->stop();
+  for (auto& thread : threads)
+    if (thread.joinable()) thread.join();
+  workers.clear();
+}
+
+namespace {
+
+/// Opens every listen address on every worker; the first worker's port is reused by
+/// the others, so that port 0 gives one ephemeral port shared by all threads.
+void bind_listeners(http_acceptor_state& state, const config::config& cfg) {
+  for (const auto& address : cfg.listen) {
+    boost::system::error_code ec;
+    auto ip = boost::asio::ip::make_address(address.host == "*" ? "0.0.0.0" : address.host, ec);
+    if (ec) throw std::runtime_error("cannot listen on " + address.host + ": not an IP address");
+    std::uint16_t port = address.port;
+    for (auto& worker : state.workers) {
+      try {
+        port = worker->listen(tcp::endpoint(ip, port));
+      } catch (const boost::system::system_error& e) {
+        throw std::runtime_error("cannot listen on " + address.host + ":" +
+                                 std::to_string(port) + ": " + e.code().message());
+      }
+    }
+    state.ports.push_back(port);
+  }
+}
+
+void finish_drain(http_acceptor_state& state, std::uint64_t busy_threads) {
+  for (auto& promise : state.drain_waiters) promise.deliver(drain_result{busy_threads});
+  state.drain_waiters.clear();
+}
+
+}  // namespace
+
+http_acceptor_actor::behavior_type http_acceptor(
+    http_acceptor_actor::stateful_pointer<http_acceptor_state> self, config::config cfg) {
+  auto& state = self->state;
+  state.drain_timeout = cfg.timeouts.drain;
+  auto settings = std::make_shared<const net::proxy_settings>(cfg);
+  for (std::size_t i = 0; i < cfg.actor_system.io_threads; ++i)
+    state.workers.push_back(std::make_shared<net::proxy_worker>(i, settings));
+  try {
+    bind_listeners(state, cfg);
+    for (auto& worker : state.workers)
+      state.threads.emplace_back([w = worker.get()] { w->run(); });
+  } catch (const std::exception& e) {
+    state.bind_error = e.what();
+    state.workers.clear();
+  }
+
+  return {
+      [self](instance_set& set) {
+        for (auto& worker : self->state.workers) {
+          net::service_update update;
+          update.service = set.service;
+          for (const auto& instance : set.instances) {
+            boost::system::error_code ec;
+            auto ip = boost::asio::ip::make_address(instance.address, ec);
+            if (ec) continue;  // the proxy only sends numeric addresses
+            update.targets.push_back(
+                {instance.configured, tcp::endpoint(ip, instance.port), instance.healthy, 0});
+          }
+          worker->update_service(std::move(update));
+        }
+      },
+      [self](listening_atom) -> caf::result<std::vector<std::uint16_t>> {
+        if (!self->state.bind_error.empty())
+          return caf::make_error(caf::sec::runtime_error, self->state.bind_error);
+        return self->state.ports;
+      },
+      [self](drain_atom) -> caf::result<drain_result> {
+        auto& state = self->state;
+        auto promise = self->make_response_promise<drain_result>();
+        state.drain_waiters.push_back(promise);
+        if (state.workers.empty() || state.drained_workers == state.workers.size()) {
+          finish_drain(state, 0);
+          return promise;
+        }
+        if (!state.draining) {
+          state.draining = true;
+          net::event_log().info("draining: no new connections, waiting up to {} ms for requests in flight",
+                                state.drain_timeout.count());
+          http_acceptor_actor me{self};
+          for (std::size_t i = 0; i < state.workers.size(); ++i)
+            state.workers[i]->drain([me, i] { caf::anon_send(me, drained_atom::value, std::uint64_t{i}); });
+          self->delayed_send(self, state.drain_timeout, timeout_atom::value);
+        }
+        return promise;
+      },
+      [self](drained_atom, std::uint64_t) {
+        auto& state = self->state;
+        if (++state.drained_workers == state.workers.size()) finish_drain(state, 0);
+      },
+      [self](timeout_atom) {
+        auto& state = self->state;
+        if (state.drain_waiters.empty()) return;
+        auto busy = state.workers.size() - state.drained_workers;
+        net::event_log().warn("drain timeout: requests still in flight on {} I/O thread(s)", busy);
+        finish_drain(state, busy);
+      },
+  };
+}
+
+}  // namespace dockmaster::actors

@@ -1,0 +1,132 @@
+#include "actors/upstream_proxy.hpp"
+
+#include <algorithm>
+
+#include <boost/asio/ip/address.hpp>
+#include <caf/actor_system.hpp>
+
+#include "actors/dns_lookup.hpp"
+#include "net/logging.hpp"
+
+namespace dockmaster::actors {
+
+using namespace messages;
+
+namespace {
+
+std::string label(const config::host_port& hp) { return hp.host + ":" + std::to_string(hp.port); }
+
+bool is_address(const std::string& host) {
+  boost::system::error_code ec;
+  boost::asio::ip::make_address(host, ec);
+  return !ec;
+}
+
+/// The instance set from the latest addresses, in a stable order so that an
+/// unchanged set compares equal.
+instance_set current_set(const upstream_proxy_state& state) {
+  instance_set set;
+  set.service = state.service.name;
+  for (const auto& hp : state.service.instances) {
+    auto found = state.addresses.find(label(hp));
+    if (found == state.addresses.end()) continue;
+    for (const auto& address : found->second) {
+      bool duplicate = std::any_of(set.instances.begin(), set.instances.end(), [&](const auto& i) {
+        return i.address == address && i.port == hp.port;
+      });
+      if (!duplicate) set.instances.push_back({label(hp), address, hp.port, true});
+    }
+  }
+  return set;
+}
+
+bool same_set(const instance_set& a, const instance_set& b) {
+  if (a.instances.size() != b.instances.size()) return false;
+  for (std::size_t i = 0; i < a.instances.size(); ++i) {
+    const auto& x = a.instances[i];
+    const auto& y = b.instances[i];
+    if (x.address != y.address || x.port != y.port || x.healthy != y.healthy) return false;
+  }
+  return true;
+}
+
+std::string describe(const instance_set& set) {
+  std::string text;
+  for (const auto& i : set.instances) {
+    if (!text.empty()) text += ", ";
+    text += i.address + ":" + std::to_string(i.port);
+  }
+  return text.empty() ? "none" : text;
+}
+
+}  // namespace
+
+upstream_proxy_actor::behavior_type upstream_proxy(
+    upstream_proxy_actor::stateful_pointer<upstream_proxy_state> self,
+    config::service_config service, http_acceptor_actor acceptor) {
+  self->state.service = std::move(service);
+  self->state.acceptor = std::move(acceptor);
+
+  auto publish_if_changed = [self] {
+    auto& state = self->state;
+    if (state.lookup_pending.empty()) state.first_round_done = true;
+    if (!state.first_round_done) return;
+    auto set = current_set(state);
+    if (!state.ever_published || !same_set(set, state.published)) {
+      net::event_log().info("service {}: instances {}", state.service.name, describe(set));
+      state.published = set;
+      state.ever_published = true;
+      self->send(state.acceptor, set);
+    }
+    for (auto& promise : state.waiting_for_first_round) promise.deliver(state.published);
+    state.waiting_for_first_round.clear();
+  };
+
+  auto resolve_all = [self, publish_if_changed] {
+    auto& state = self->state;
+    for (const auto& hp : state.service.instances) {
+      auto name = label(hp);
+      if (is_address(hp.host)) {
+        state.addresses[name] = {boost::asio::ip::make_address(hp.host).to_string()};
+        continue;
+      }
+      if (state.lookup_pending.count(name)) continue;
+      state.lookup_pending[name] = true;
+      self->system().spawn(dns_lookup, upstream_proxy_actor{self}, name, hp.host, hp.port);
+    }
+    publish_if_changed();
+  };
+
+  self->send(self, resolve_atom::value);
+
+  return {
+      [self, resolve_all](resolve_atom) {
+        resolve_all();
+        self->delayed_send(self, self->state.service.resolve_interval, resolve_atom::value);
+      },
+      [self, publish_if_changed](resolution_result& result) {
+        auto& state = self->state;
+        state.lookup_pending.erase(result.configured);
+        if (result.error.empty()) {
+          state.addresses[result.configured] = std::move(result.addresses);
+        } else if (result.not_found) {
+          if (state.addresses.count(result.configured) && !state.addresses[result.configured].empty())
+            net::event_log().warn("service {}: {} no longer resolves ({}), dropping its addresses",
+                                  state.service.name, result.configured, result.error);
+          state.addresses[result.configured].clear();
+        } else {
+          net::event_log().warn("service {}: lookup of {} failed ({}), keeping its addresses",
+                                state.service.name, result.configured, result.error);
+        }
+        publish_if_changed();
+      },
+      [self](get_atom) -> caf::result<instance_set> {
+        if (self->state.first_round_done) return self->state.published;
+        auto promise = self->make_response_promise<instance_set>();
+        self->state.waiting_for_first_round.push_back(promise);
+        return promise;
+      },
+  };
+}
+
+}  // namespace dockmaster::actors

@@ -1,0 +1,40 @@
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include <caf/typed_event_based_actor.hpp>
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_response_promise.hpp>
+
+#include "config/config.hpp"
+#include "messages/actor_types.hpp"
+
+namespace dockmaster::actors {
+
+struct upstream_proxy_state {
+  config::service_config service;
+  messages::http_acceptor_actor acceptor;
+  /// Addresses per configured host:port, from the latest answers.
+  std::map<std::string, std::vector<std::string>> addresses;
+  /// Configured names with a lookup under way (never two at once per name).
+  std::map<std::string, bool> lookup_pending;
+  bool first_round_done = false;
+  bool ever_published = false;
+  messages::instance_set published;
+  std::vector<caf::typed_response_promise<messages::instance_set>> waiting_for_first_round;
+
+  static inline const char* name = "upstream_proxy";
+};
+
+/// The control side of one service: resolves its configured instances (a DNS name
+/// stands for all its addresses, as with compose --scale) every resolve_interval,
+/// and sends the acceptor a new instance_set whenever the set changes. The requests
+/// themselves are served on the I/O threads from that set, so that this actor is
+/// never on a request's path.
+messages::upstream_proxy_actor::behavior_type upstream_proxy(
+    messages::upstream_proxy_actor::stateful_pointer<upstream_proxy_state> self,
+    config::service_config service, messages::http_acceptor_actor acceptor);
+
+}  // namespace dockmaster::actors

@@ -1,0 +1,115 @@
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/buffer_body.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/serializer.hpp>
+#include <boost/beast/http/status.hpp>
+
+#include "net/proxy_worker.hpp"
+#include "net/upstream_pool.hpp"
+
+namespace dockmaster::net {
+
+/// One client connection: reads requests one after another (keep-alive), answers
+/// what the manager answers itself (404, CORS preflight, errors) and relays the rest
+/// to an upstream instance, streaming bodies in both directions piece by piece.
+/// Runs entirely on its worker's thread.
+class client_session : public std::enable_shared_from_this<client_session> {
+ public:
+  client_session(proxy_worker& worker, boost::asio::ip::tcp::socket socket);
+  ~client_session();
+
+  void start();
+  /// Closes the connection when it is between requests (used by drain).
+  void close_if_idle();
+
+ private:
+  using error_code = boost::beast::error_code;
+  using request_parser = boost::beast::http::request_parser<boost::beast::http::buffer_body>;
+  using response_parser = boost::beast::http::response_parser<boost::beast::http::buffer_body>;
+  using request_serializer = boost::beast::http::request_serializer<boost::beast::http::buffer_body>;
+  using response_serializer = boost::beast::http::response_serializer<boost::beast::http::buffer_body>;
+
+  enum class failure { connect, connect_timeout, send, no_response, response_timeout };
+
+  // -- reading and routing a client request -----------------------------------------
+  void do_read_request();
+  void on_read_request(error_code ec, std::size_t bytes);
+  void route_request();
+
+  // -- answers made by the manager --------------------------------------------------
+  void answer(boost::beast::http::status status, std::string body,
+              std::string_view content_type = "application/json");
+  void answer_error(boost::beast::http::status status, std::string_view message);
+  void answer_preflight();
+
+  // -- the upstream exchange --------------------------------------------------------
+  void try_next_upstream();
+  void on_connect(error_code ec);
+  void start_sending();
+  void read_request_body();
+  void on_request_body(error_code ec, std::size_t bytes);
+  void write_request_piece();
+  void on_request_piece_written(error_code ec, std::size_t bytes);
+  void read_response_header();
+  void on_response_header(error_code ec, std::size_t bytes);
+  void read_response_body();
+  void on_response_body(error_code ec, std::size_t bytes);
+  void write_response_piece();
+  void on_response_piece_written(error_code ec, std::size_t bytes);
+  void upstream_failed(failure what, error_code ec);
+
+  // -- WebSocket and other upgrades: a byte tunnel after the 101 --------------------
+  void start_tunnel();
+  void pump(bool to_upstream);
+
+  /// Ends the current request: logs it, returns the upstream connection to the pool
+  /// when reusable, then reads the next request or closes.
+  void finish_request(bool keep_client_alive);
+  void close();
+  bool idempotent() const;
+  char* body_buffer();
+
+  proxy_worker& worker_;
+  boost::beast::tcp_stream stream_;
+  boost::beast::flat_buffer buffer_;
+  std::string client_address_;
+  bool idle_ = false;    // waiting for the next request
+  bool closed_ = false;
+
+  // The current request.
+  std::optional<request_parser> request_;
+  std::optional<response_parser> response_;
+  std::optional<request_serializer> request_writer_;
+  std::optional<response_serializer> response_writer_;
+  const config::route* route_ = nullptr;
+  std::string method_;
+  std::string target_;  // as the client sent it, for the log
+  std::string request_id_;
+  std::string origin_;
+  std::chrono::steady_clock::time_point started_;
+  unsigned status_ = 0;
+  bool counted_ = false;         // counted in the worker's requests in flight
+  bool body_started_ = false;    // some request body bytes were read from the client
+  bool client_keep_alive_ = true;
+  bool upgrade_ = false;
+  std::unique_ptr<upstream_connection> upstream_;
+  std::shared_ptr<upstream_target> target_host_;
+  std::vector<std::shared_ptr<upstream_target>> tried_;
+  failure last_failure_ = failure::connect;
+  std::unique_ptr<char[]> body_buffer_;
+
+  // Tunnel state.
+  std::unique_ptr<char[]> tunnel_buffers_[2];
+  int tunnel_open_directions_ = 0;
+};
+
+}  // namespace dockmaster::net

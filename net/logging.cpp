@@ -1,0 +1,93 @@
+#include "net/logging.hpp"
+
+#include <mutex>
+
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+namespace dockmaster::net {
+namespace {
+
+bool json_format = false;
+std::shared_ptr<spdlog::logger> events;
+std::shared_ptr<spdlog::logger> access;
+std::once_flag defaults_once;
+
+void make_loggers(const config::log_config& log) {
+  // One sink for both, so that their lines never interleave mid-line.
+  auto sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
+  json_format = log.format == "json";
+  // JSON lines are built by the callers around the message; text adds time and level.
+  sink->set_pattern(json_format ? "%v" : "%Y-%m-%dT%H:%M:%S.%e%z %-5l [%n] %v");
+  events = std::make_shared<spdlog::logger>("dockmaster", sink);
+  access = std::make_shared<spdlog::logger>("access", sink);
+  auto level = spdlog::level::from_str(log.level);
+  events->set_level(level);
+  access->set_level(level);
+  events->flush_on(spdlog::level::info);
+  access->flush_on(spdlog::level::info);
+}
+
+std::string iso_now() {
+  auto now = std::chrono::system_clock::now();
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()) % 1000;
+  auto t = std::chrono::system_clock::to_time_t(now);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char text[40];
+  auto n = std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%S", &tm);
+  std::snprintf(text + n, sizeof text - n, ".%03dZ", static_cast<int>(ms.count()));
+  return text;
+}
+
+}  // namespace
+
+void setup_logging(const config::log_config& log) {
+  std::call_once(defaults_once, [] {});
+  make_loggers(log);
+}
+
+spdlog::logger& event_log() {
+  std::call_once(defaults_once, [] { make_loggers(config::log_config{}); });
+  return *events;
+}
+
+std::string json_escape(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (char c : text) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          char escaped[8];
+          std::snprintf(escaped, sizeof escaped, "\\u%04x", c);
+          out += escaped;
+        } else {
+          out += c;
+        }
+    }
+  }
+  return out;
+}
+
+void log_access(const access_record& r) {
+  event_log();  // makes sure the loggers exist
+  if (!access->should_log(spdlog::level::info)) return;
+  double ms = r.duration.count() / 1000.0;
+  if (json_format) {
+    access->info(
+        R"({{"time":"{}","log":"access","client":"{}","method":"{}","path":"{}","status":{},"upstream":"{}","duration_ms":{:.3f},"request_id":"{}"}})",
+        iso_now(), r.client, json_escape(r.method), json_escape(r.target), r.status,
+        r.upstream, ms, r.request_id);
+  } else {
+    access->info("{} \"{} {}\" {} upstream={} {:.3f}ms id={}", r.client, r.method, r.target,
+                 r.status, r.upstream, ms, r.request_id);
+  }
+}
+
+}  // namespace dockmaster::net

@@ -1,0 +1,28 @@
+#pragma once
+
+#include <memory>
+
+#include "config/config.hpp"
+#include "net/cors.hpp"
+#include "net/route_table.hpp"
+
+namespace dockmaster::net {
+
+/// What every I/O thread needs to serve requests and never changes after start:
+/// built once and handed to each worker as a pointer to const.
+struct proxy_settings {
+  explicit proxy_settings(const config::config& cfg)
+      : routes(cfg.routes), cors(cfg.cors), timeouts(cfg.timeouts), limits(cfg.limits),
+        access_log(cfg.log.access_log) {
+    for (const auto& [name, service] : cfg.services) balance_by_service.emplace(name, service.balance);
+  }
+
+  route_table routes;
+  cors_responder cors;
+  config::timeout_config timeouts;
+  config::limit_config limits;
+  bool access_log;
+  std::map<std::string, config::balance_policy> balance_by_service;
+};
+
+}  // namespace dockmaster::net

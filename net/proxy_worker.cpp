@@ -1,0 +1,158 @@
+#include "net/proxy_worker.hpp"
+
+#include <algorithm>
+
+#include <boost/asio/ip/v6_only.hpp>
+#include <boost/asio/post.hpp>
+
+#include "net/client_session.hpp"
+#include "net/logging.hpp"
+
+namespace dockmaster::net {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+
+proxy_worker::proxy_worker(std::size_t index, std::shared_ptr<const proxy_settings> settings)
+    : index_(index),
+      settings_(std::move(settings)),
+      io_(std::make_unique<asio::io_context>(1)),
+      work_(asio::make_work_guard(*io_)),
+      pool_(settings_->limits.max_idle_upstream_connections, settings_->timeouts.upstream_idle) {
+  for (const auto& [name, balance] : settings_->balance_by_service) services_[name].balance = balance;
+}
+
+proxy_worker::~proxy_worker() {
+  work_.reset();
+  listeners_.clear();
+  pool_.clear();
+  io_.reset();
+}
+
+std::uint16_t proxy_worker::listen(const tcp::endpoint& endpoint) {
+  auto acceptor = std::make_unique<tcp::acceptor>(*io_);
+  acceptor->open(endpoint.protocol());
+  acceptor->set_option(asio::socket_base::reuse_address(true));
+  // Every worker listens on the same port; the kernel spreads new connections.
+  int one = 1;
+  ::setsockopt(acceptor->native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+  if (endpoint.protocol() == tcp::v6()) acceptor->set_option(asio::ip::v6_only(true));
+  acceptor->bind(endpoint);
+  acceptor->listen(asio::socket_base::max_listen_connections);
+  auto port = acceptor->local_endpoint().port();
+  listeners_.push_back(std::move(acceptor));
+  return port;
+}
+
+void proxy_worker::run() {
+  for (std::size_t i = 0; i < listeners_.size(); ++i) do_accept(i);
+  io_->run();
+}
+
+void proxy_worker::do_accept(std::size_t listener) {
+  listeners_[listener]->async_accept([this, listener](boost::system::error_code ec, tcp::socket socket) {
+    if (ec == asio::error::operation_aborted || draining_) return;
+    if (ec) {
+      // Out of file descriptors and the like: log, and keep accepting.
+      event_log().warn("accept failed: {}", ec.message());
+    } else {
+      std::make_shared<client_session>(*this, std::move(socket))->start();
+    }
+    do_accept(listener);
+  });
+}
+
+void proxy_worker::update_service(service_update update) {
+  asio::post(*io_, [this, update = std::move(update)]() mutable {
+    auto& service = services_[update.service];
+    std::vector<std::shared_ptr<upstream_target>> targets;
+    for (auto& target : update.targets) {
+      // Keep the existing object of a known address, so its in-flight count survives.
+      auto same = std::find_if(service.targets.begin(), service.targets.end(),
+                               [&](const auto& old) { return old->endpoint == target.endpoint; });
+      if (same != service.targets.end()) {
+        (*same)->healthy = target.healthy;
+        (*same)->configured = target.configured;
+        targets.push_back(*same);
+      } else {
+        targets.push_back(std::make_shared<upstream_target>(std::move(target)));
+      }
+    }
+    service.targets = std::move(targets);
+    // Idle connections to addresses no longer in any service are closed now.
+    std::vector<tcp::endpoint> keep;
+    for (const auto& [name, s] : services_)
+      for (const auto& target : s.targets) keep.push_back(target->endpoint);
+    pool_.retain_only(keep);
+  });
+}
+
+std::shared_ptr<upstream_target> proxy_worker::pick(
+    const std::string& service_name, const std::vector<std::shared_ptr<upstream_target>>& exclude) {
+  auto found = services_.find(service_name);
+  if (found == services_.end()) return nullptr;
+  auto& service = found->second;
+  const auto& targets = service.targets;
+  auto usable = [&](const std::shared_ptr<upstream_target>& t) {
+    return t->healthy && std::find(exclude.begin(), exclude.end(), t) == exclude.end();
+  };
+  std::size_t n = targets.size();
+  if (n == 0) return nullptr;
+  std::shared_ptr<upstream_target> best;
+  // Round-robin walks from the cursor; least_conn takes the fewest requests in flight,
+  // ties going to the one round-robin would pick, so equal load still rotates.
+  for (std::size_t i = 0; i < n; ++i) {
+    const auto& candidate = targets[(service.next + i) % n];
+    if (!usable(candidate)) continue;
+    if (!best) {
+      best = candidate;
+      if (service.balance == config::balance_policy::round_robin) break;
+    } else if (candidate->active_requests < best->active_requests) {
+      best = candidate;
+    }
+  }
+  service.next = (service.next + 1) % n;
+  return best;
+}
+
+bool proxy_worker::has_targets(const std::string& service) const {
+  auto found = services_.find(service);
+  return found != services_.end() && !found->second.targets.empty();
+}
+
+void proxy_worker::session_started(client_session* session) { sessions_.insert(session); }
+
+void proxy_worker::session_ended(client_session* session) { sessions_.erase(session); }
+
+void proxy_worker::request_finished() {
+  if (requests_in_flight_ > 0) --requests_in_flight_;
+  if (draining_ && requests_in_flight_ == 0 && on_drained_) {
+    auto done = std::move(on_drained_);
+    on_drained_ = nullptr;
+    done();
+  }
+}
+
+void proxy_worker::drain(std::function<void()> on_drained) {
+  asio::post(*io_, [this, on_drained = std::move(on_drained)]() mutable {
+    draining_ = true;
+    boost::system::error_code ignored;
+    for (auto& listener : listeners_) listener->close(ignored);
+    // Closing may end sessions, which erases them from the set: copy first.
+    std::vector<client_session*> sessions(sessions_.begin(), sessions_.end());
+    for (auto* session : sessions)
+      if (sessions_.count(session)) session->close_if_idle();
+    pool_.clear();
+    if (requests_in_flight_ == 0)
+      on_drained();
+    else
+      on_drained_ = std::move(on_drained);
+  });
+}
+
+void proxy_worker::stop() {
+  work_.reset();
+  io_->stop();
+}
+
+}  // namespace dockmaster::net

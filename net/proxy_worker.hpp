@@ -1,0 +1,104 @@
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <memory>
+#include <string>
+#include <unordered_set>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+
+#include "net/proxy_settings.hpp"
+#include "net/upstream_pool.hpp"
+
+namespace dockmaster::net {
+
+class client_session;
+
+/// One address of a service as one I/O thread sees it.
+struct upstream_target {
+  std::string configured;  // the configured host:port it came from
+  boost::asio::ip::tcp::endpoint endpoint;
+  bool healthy = true;
+  /// Requests in flight from this thread (least_conn balances on it).
+  std::size_t active_requests = 0;
+};
+
+/// A new instance list for a service, in the form the I/O threads use.
+struct service_update {
+  std::string service;
+  std::vector<upstream_target> targets;
+};
+
+/// The per-thread view of a service: its targets and balancing state.
+struct service_targets {
+  config::balance_policy balance = config::balance_policy::round_robin;
+  std::vector<std::shared_ptr<upstream_target>> targets;
+  std::size_t next = 0;  // round-robin cursor
+};
+
+/// One I/O thread of the proxy: an event loop with its own listening sockets
+/// (SO_REUSEPORT, so the kernel spreads connections over threads), its own copy of
+/// every service's targets and its own upstream connection pool. A request is served
+/// start to end on one worker, without crossing threads.
+class proxy_worker {
+ public:
+  proxy_worker(std::size_t index, std::shared_ptr<const proxy_settings> settings);
+  ~proxy_worker();
+
+  /// Opens a listening socket on `endpoint` (port 0: any port) and returns the port.
+  /// Throws boost::system::system_error.
+  std::uint16_t listen(const boost::asio::ip::tcp::endpoint& endpoint);
+
+  /// Runs the event loop on the calling thread until stop().
+  void run();
+
+  /// Thread-safe: everything below is posted to the worker's loop.
+  void update_service(service_update update);
+  /// Stops accepting, closes idle client connections and calls `on_drained` (on the
+  /// worker thread) once no request is in flight.
+  void drain(std::function<void()> on_drained);
+  void stop();
+
+  // -- used by sessions, on the worker thread --------------------------------------
+
+  const proxy_settings& settings() const { return *settings_; }
+  boost::asio::io_context& io() { return *io_; }
+  upstream_pool& pool() { return pool_; }
+
+  /// Picks a healthy target of `service` by its balancing policy, skipping `exclude`.
+  /// nullptr: none left.
+  std::shared_ptr<upstream_target> pick(const std::string& service,
+                                        const std::vector<std::shared_ptr<upstream_target>>& exclude);
+  /// True when the service has any target at all (healthy or not).
+  bool has_targets(const std::string& service) const;
+
+  void session_started(client_session* session);
+  void session_ended(client_session* session);
+  void request_started() { ++requests_in_flight_; }
+  void request_finished();
+  bool draining() const { return draining_; }
+
+ private:
+  void do_accept(std::size_t listener);
+
+  std::size_t index_;
+  std::shared_ptr<const proxy_settings> settings_;
+  // Destroyed explicitly first, so that the sessions its pending handlers own end
+  // while the members they report to still exist.
+  std::unique_ptr<boost::asio::io_context> io_;
+  std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
+  std::vector<std::unique_ptr<boost::asio::ip::tcp::acceptor>> listeners_;
+  std::map<std::string, service_targets> services_;
+  upstream_pool pool_;
+  std::unordered_set<client_session*> sessions_;
+  std::uint64_t requests_in_flight_ = 0;
+  bool draining_ = false;
+  std::function<void()> on_drained_;
+};
+
+}  // namespace dockmaster::net
