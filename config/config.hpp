@@ -14,7 +14,8 @@ namespace dockmaster::config {
 using milliseconds = std::chrono::milliseconds;
 
 /// `host:port`; for an upstream, `host` may be a DNS name that stands for all its
-/// addresses. IPv6 literals are written `[::1]:80`.
+/// addresses. IPv6 literals are written `[::1]:80`; `host` then holds `::1`, without
+/// the brackets, which is the form resolvers take.
 struct host_port {
   std::string host;
   std::uint16_t port = 0;
@@ -95,7 +96,11 @@ struct log_config {
 };
 
 struct config {
+  /// Empty here; parse_config() and default_config() put 0.0.0.0:8080 when absent.
   std::vector<host_port> listen;
+  /// When absent from the JSON: `/api/` to "backend" and `/` to "frontend", each only if
+  /// that service exists (with "services" absent too, the default_config() pair). An
+  /// empty table is valid: every request gets a 404.
   std::vector<route> routes;
   cors_policy cors;
   std::map<std::string, service_config> services;
