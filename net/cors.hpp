@@ -10,7 +10,10 @@
 
 namespace dockmaster::net {
 
-/// The CORS decisions of the manager, from the configured policy.
+/// The CORS decisions of the manager, from the configured policy. Origins compare
+/// case-insensitively, methods case-sensitively (as browsers compare them), header
+/// names case-insensitively. "*" in allow_methods or allow_headers allows any; the
+/// preflight answer then echoes what was asked, which is valid with credentials too.
 class cors_responder {
  public:
   using request_header = boost::beast::http::request_header<>;
@@ -27,12 +30,19 @@ class cors_responder {
   bool origin_allowed(std::string_view origin) const;
 
   /// Fills the answer to a preflight: 204 with the Allow-* headers when the origin,
-  /// method and headers are allowed; 403 with no CORS header otherwise.
+  /// method and every header of Access-Control-Request-Headers are allowed; 403 with no
+  /// Access-Control-* header otherwise. Both carry Content-Length: 0 and Vary: Origin,
+  /// Access-Control-Request-Method, Access-Control-Request-Headers. Allow-Origin is
+  /// "*" only for a "*" policy without credentials; otherwise the origin is echoed.
+  /// Refuses everything when !enabled(): the caller should then forward the OPTIONS.
   void answer_preflight(const request_header& request, response_header& response) const;
 
   /// Adds Access-Control-Allow-Origin (and -Credentials, -Expose-Headers, Vary) to a
   /// proxied response when `origin` is allowed; adds nothing otherwise. Never sends
   /// credentials together with "*": with credentials the origin is echoed instead.
+  /// The manager's policy wins over the upstream's: an Allow-Origin (and Expose-Headers
+  /// when configured) from the upstream is replaced, its Allow-Credentials removed when
+  /// the policy has none. Origin is appended to an existing Vary, never replacing it.
   void decorate(std::string_view origin, response_header& response) const;
 
  private:

@@ -14,23 +14,32 @@ struct forwarding_info {
   std::string_view scheme = "http";
 };
 
-/// A new random request id (32 hex digits).
+/// A new random request id (32 lowercase hex digits). Fast (a thread_local
+/// std::mt19937_64 seeded from std::random_device), unique enough for tracing, not
+/// unguessable: never use it as a secret.
 std::string new_request_id();
 
 /// Turns a client request header into the one sent upstream, in place: removes the
 /// hop-by-hop headers (Connection and every header it names, Keep-Alive,
-/// Proxy-Connection, TE, Trailer, Upgrade, Proxy-Authorization) but keeps
-/// Transfer-Encoding/Content-Length, which describe the body relayed as is; keeps Host;
-/// appends the client to X-Forwarded-For; sets X-Forwarded-Proto and X-Forwarded-Host
-/// (unless already present); sets HTTP/1.1. Adds X-Request-Id when absent.
-/// Returns the request id. With `keep_upgrade`, Connection: upgrade and Upgrade stay
-/// (WebSocket handshakes).
+/// Proxy-Connection, TE, Trailer, Upgrade, Proxy-Authorization, Proxy-Authenticate) but
+/// keeps Transfer-Encoding/Content-Length, which describe the body relayed as is, even
+/// when Connection names them; keeps Host (likewise); appends ", <client>" to
+/// X-Forwarded-For (several fields merged into one); sets X-Forwarded-Proto and
+/// X-Forwarded-Host (from Host) unless already present; sets HTTP/1.1. Keeps a
+/// client-sent X-Request-Id of 1..200 visible ASCII characters (no spaces or controls,
+/// which would garble log lines); otherwise (absent, invalid, several) sets a new one.
+/// Returns the request id. With `keep_upgrade`, an upgrade offer (Upgrade plus the
+/// "upgrade" option in Connection) stays, with Connection set to exactly "Upgrade"
+/// (WebSocket handshakes); an Upgrade header without that option is removed anyway.
+/// Proxy-Authorization goes although nginx passes it: it holds the client's
+/// credentials for a proxy, and no upstream of the manager should receive them.
 std::string prepare_upstream_request(boost::beast::http::request_header<>& request,
                                      const forwarding_info& info, bool keep_upgrade = false);
 
-/// Removes hop-by-hop headers from an upstream response before it goes to the client
-/// (Transfer-Encoding and Content-Length stay). With `keep_upgrade`, a 101's
-/// Connection/Upgrade stay.
+/// Removes hop-by-hop headers from an upstream response before it goes to the client,
+/// the same list as prepare_upstream_request (Transfer-Encoding and Content-Length
+/// stay). With `keep_upgrade`, a 101's Upgrade stays and Connection becomes exactly
+/// "Upgrade"; on any other status they are removed.
 void prepare_client_response(boost::beast::http::response_header<>& response,
                              bool keep_upgrade = false);
 
