@@ -1,16 +1,19 @@
 #include "net/client_session.hpp"
 
+#include <array>
 #include <limits>
 
-#include <boost/asio/connect.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/bind_handler.hpp>
 #include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/write.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
 
 #include "net/cors.hpp"
 #include "net/header_rewrite.hpp"
+#include "net/http_wire.hpp"
 #include "net/logging.hpp"
 
 namespace dockmaster::net {
@@ -24,21 +27,29 @@ namespace {
 /// Size of one piece of a relayed body.
 constexpr std::size_t body_piece_size = 32 * 1024;
 
-bool is_timeout(const beast::error_code& ec) { return ec == beast::error::timeout; }
-
 /// A response that has no body by definition, whatever its headers say.
 bool bodiless(unsigned status, bool head_request) {
   return head_request || status / 100 == 1 || status == 204 || status == 304;
 }
 
+const char* failure_name(int what) {
+  static const char* names[] = {"connect", "connect timeout", "send", "no response",
+                                "response timeout"};
+  return names[what];
+}
+
+std::string endpoint_text(const asio::ip::tcp::endpoint& endpoint) {
+  return endpoint.address().to_string() + ":" + std::to_string(endpoint.port());
+}
+
 }  // namespace
 
 client_session::client_session(proxy_worker& worker, asio::ip::tcp::socket socket)
-    : worker_(worker), stream_(std::move(socket)) {
+    : worker_(worker), client_(std::move(socket)) {
   beast::error_code ec;
-  auto peer = stream_.socket().remote_endpoint(ec);
+  auto peer = client_.remote_endpoint(ec);
   client_address_ = ec ? "-" : peer.address().to_string();
-  stream_.socket().set_option(asio::ip::tcp::no_delay(true), ec);
+  client_.set_option(asio::ip::tcp::no_delay(true), ec);
   worker_.session_started(this);
 }
 
@@ -57,10 +68,31 @@ void client_session::close_if_idle() {
 void client_session::close() {
   if (closed_) return;
   closed_ = true;
+  client_deadline_ = upstream_deadline_ = clock::time_point::max();
   beast::error_code ec;
-  stream_.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ec);
-  stream_.socket().close(ec);
-  if (upstream_) upstream_->stream.socket().close(ec);
+  client_.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
+  client_.close(ec);
+  if (upstream_) upstream_->socket.close(ec);
+}
+
+void client_session::arm_client(std::chrono::milliseconds timeout) {
+  client_deadline_ = clock::now() + timeout;
+  upstream_deadline_ = clock::time_point::max();
+}
+
+void client_session::arm_upstream(std::chrono::milliseconds timeout) {
+  upstream_deadline_ = clock::now() + timeout;
+  client_deadline_ = clock::time_point::max();
+}
+
+void client_session::check_deadlines(clock::time_point now) {
+  if (now >= upstream_deadline_) {
+    upstream_deadline_ = clock::time_point::max();
+    upstream_timed_out_ = true;
+    beast::error_code ignored;
+    if (upstream_) upstream_->socket.close(ignored);  // its pending operation fails now
+  }
+  if (now >= client_deadline_) close();
 }
 
 char* client_session::body_buffer() {
@@ -76,19 +108,18 @@ void client_session::do_read_request() {
   request_->header_limit(static_cast<std::uint32_t>(settings.limits.max_header_bytes));
   request_->body_limit(settings.limits.max_body_bytes);
   response_.reset();
-  request_writer_.reset();
-  response_writer_.reset();
   route_ = nullptr;
   status_ = 0;
   body_started_ = false;
   upgrade_ = false;
+  request_sent_ = response_sent_ = false;
   tried_.clear();
   target_host_.reset();
   // A connection between requests waits up to the idle timeout; one that has sent
   // part of a header gets the header timeout.
   idle_ = buffer_.size() == 0;
-  stream_.expires_after(idle_ ? settings.timeouts.client_idle : settings.timeouts.client_header);
-  http::async_read_header(stream_, buffer_, *request_,
+  arm_client(idle_ ? settings.timeouts.client_idle : settings.timeouts.client_header);
+  http::async_read_header(client_, buffer_, *request_,
                           beast::bind_front_handler(&client_session::on_read_request,
                                                     shared_from_this()));
 }
@@ -99,11 +130,11 @@ void client_session::on_read_request(beast::error_code ec, std::size_t) {
   if (ec) {
     if (ec == http::error::end_of_stream || ec == asio::error::eof ||
         ec == asio::error::connection_reset || ec == asio::error::operation_aborted ||
-        is_timeout(ec) || (buffer_.size() == 0 && ec == http::error::partial_message)) {
+        (buffer_.size() == 0 && ec == http::error::partial_message)) {
       close();
       return;
     }
-    started_ = std::chrono::steady_clock::now();
+    started_ = clock::now();
     client_keep_alive_ = false;
     method_ = "-";
     target_ = "-";
@@ -115,7 +146,7 @@ void client_session::on_read_request(beast::error_code ec, std::size_t) {
       answer_error(http::status::bad_request, "malformed request: " + ec.message());
     return;
   }
-  started_ = std::chrono::steady_clock::now();
+  started_ = clock::now();
   worker_.request_started();
   counted_ = true;
   auto& request = request_->get();
@@ -144,15 +175,15 @@ void client_session::route_request() {
   upgrade_ = beast::websocket::is_upgrade(request);
   forwarding_info info{client_address_, "http"};
   request_id_ = prepare_upstream_request(request, info, upgrade_);
-  request.target(route_table::upstream_target(*route_, target_));
+  if (route_->strip_prefix) request.target(route_table::upstream_target(*route_, target_));
   if (request[http::field::expect] == "100-continue") {
-    // The upstream sees the body right away, so the client gets its 100 from us now
-    // instead of waiting (curl waits 1 s) before sending a large body.
+    // The upstream gets the body right away, so the client gets its 100 from us now
+    // instead of waiting (curl waits 1 s) before it sends a large body.
     request.erase(http::field::expect);
     if (!request_->is_done()) {
       static const std::string continue_line = "HTTP/1.1 100 Continue\r\n\r\n";
       beast::error_code ignored;
-      asio::write(stream_.socket(), asio::buffer(continue_line), ignored);
+      asio::write(client_, asio::buffer(continue_line), ignored);
     }
   }
   if (!worker_.has_targets(route_->service)) {
@@ -167,23 +198,20 @@ void client_session::route_request() {
 void client_session::answer(http::status status, std::string body, std::string_view content_type) {
   status_ = static_cast<unsigned>(status);
   // An unread request body would be taken for the next request: close instead.
-  if (request_ && !request_->is_header_done()) client_keep_alive_ = false;
-  if (request_ && request_->is_header_done() && !request_->is_done() && !body_started_)
+  if (!request_ || !request_->is_header_done() || !request_->is_done())
     client_keep_alive_ = false;
-  if (body_started_ && request_ && !request_->is_done()) client_keep_alive_ = false;
   auto response = std::make_shared<http::response<http::string_body>>(status, 11);
   response->set(http::field::server, "dockmaster");
   if (!body.empty()) response->set(http::field::content_type, content_type);
   if (!request_id_.empty()) response->set("X-Request-Id", request_id_);
-  if (!origin_.empty() && status != http::status::no_content &&
-      status != http::status::forbidden)
-    worker_.settings().cors.decorate(origin_, response->base());
+  if (!origin_.empty()) worker_.settings().cors.decorate(origin_, response->base());
   response->body() = std::move(body);
   response->keep_alive(client_keep_alive_);
   response->prepare_payload();
-  stream_.expires_after(worker_.settings().timeouts.client_idle);
-  http::async_write(stream_, *response,
+  arm_client(worker_.settings().timeouts.client_idle);
+  http::async_write(client_, *response,
                     [self = shared_from_this(), response](beast::error_code ec, std::size_t) {
+                      if (self->closed_) return;
                       self->finish_request(!ec && self->client_keep_alive_);
                     });
 }
@@ -198,7 +226,6 @@ void client_session::answer_error(http::status status, std::string_view message)
 }
 
 void client_session::answer_preflight() {
-  status_ = 0;
   if (!request_->is_done()) client_keep_alive_ = false;
   auto response = std::make_shared<http::response<http::empty_body>>();
   response->version(11);
@@ -206,9 +233,10 @@ void client_session::answer_preflight() {
   response->set(http::field::server, "dockmaster");
   response->keep_alive(client_keep_alive_);
   status_ = response->result_int();
-  stream_.expires_after(worker_.settings().timeouts.client_idle);
-  http::async_write(stream_, *response,
+  arm_client(worker_.settings().timeouts.client_idle);
+  http::async_write(client_, *response,
                     [self = shared_from_this(), response](beast::error_code ec, std::size_t) {
+                      if (self->closed_) return;
                       self->finish_request(!ec && self->client_keep_alive_);
                     });
 }
@@ -235,6 +263,7 @@ void client_session::try_next_upstream() {
     target_host_.reset();
   }
   upstream_.reset();
+  upstream_timed_out_ = false;
   auto target = worker_.pick(route_->service, tried_);
   if (!target) {
     if (tried_.empty()) {
@@ -250,8 +279,9 @@ void client_session::try_next_upstream() {
   tried_.push_back(target);
   target_host_ = target;
   ++target->active_requests;
-  // A pooled connection first; an upgrade always gets a connection of its own.
-  if (!upgrade_) upstream_ = worker_.pool().take(target->endpoint);
+  // A pooled connection first; an upgrade always gets a connection of its own. Before
+  // a body, which could not be replayed, make sure the pooled one is still open.
+  if (!upgrade_) upstream_ = worker_.pool().take(target->endpoint, !request_->is_done());
   if (upstream_) {
     start_sending();
     return;
@@ -259,34 +289,51 @@ void client_session::try_next_upstream() {
   upstream_ = std::make_unique<upstream_connection>(worker_.io());
   upstream_->endpoint = target->endpoint;
   ++worker_.pool().opened;
-  upstream_->stream.expires_after(worker_.settings().timeouts.connect);
-  upstream_->stream.async_connect(
+  arm_upstream(worker_.settings().timeouts.connect);
+  upstream_->socket.async_connect(
       target->endpoint,
       beast::bind_front_handler(&client_session::on_connect, shared_from_this()));
+}
+
+client_session::failure client_session::upstream_failure(failure otherwise) const {
+  if (!upstream_timed_out_) return otherwise;
+  return otherwise == failure::connect ? failure::connect_timeout : failure::response_timeout;
 }
 
 void client_session::on_connect(beast::error_code ec) {
   if (closed_) return;
   if (ec) {
-    upstream_failed(is_timeout(ec) ? failure::connect_timeout : failure::connect, ec);
+    upstream_failed(upstream_failure(failure::connect), ec);
     return;
   }
   beast::error_code ignored;
-  upstream_->stream.socket().set_option(asio::ip::tcp::no_delay(true), ignored);
+  upstream_->socket.set_option(asio::ip::tcp::no_delay(true), ignored);
   start_sending();
 }
 
+template <class Handler>
+void client_session::write_piece(asio::ip::tcp::socket& to, std::size_t size, bool last,
+                                 bool chunked, Handler&& handler) {
+  static constexpr char crlf[] = "\r\n";
+  chunk_line_.clear();
+  if (chunked && size > 0) append_chunk_size(size, chunk_line_);
+  std::array<asio::const_buffer, 5> pieces{
+      asio::buffer(head_),
+      asio::buffer(chunk_line_),
+      asio::buffer(body_buffer_.get(), body_buffer_ ? size : 0),
+      asio::buffer(crlf, chunked && size > 0 ? 2 : 0),
+      asio::buffer(last_chunk, chunked && last ? sizeof last_chunk - 1 : 0),
+  };
+  asio::async_write(to, pieces, std::forward<Handler>(handler));
+}
+
 void client_session::start_sending() {
-  request_writer_.emplace(request_->get());
-  if (request_->is_done()) {
-    auto& body = request_->get().body();
-    body.data = nullptr;
-    body.size = 0;
-    body.more = false;
-    write_request_piece();
-  } else {
-    read_request_body();  // the header goes out together with the first piece
-  }
+  head_.clear();
+  append_request_head(request_->get(), head_);
+  if (request_->is_done())
+    write_request_piece(0, true);
+  else
+    read_request_body();  // the head goes out together with the first piece
 }
 
 void client_session::read_request_body() {
@@ -294,8 +341,8 @@ void client_session::read_request_body() {
   body.data = body_buffer();
   body.size = body_piece_size;
   body_started_ = true;
-  stream_.expires_after(worker_.settings().timeouts.client_header);
-  http::async_read(stream_, buffer_, *request_,
+  arm_client(worker_.settings().timeouts.client_header);
+  http::async_read(client_, buffer_, *request_,
                    beast::bind_front_handler(&client_session::on_request_body, shared_from_this()));
 }
 
@@ -314,31 +361,29 @@ void client_session::on_request_body(beast::error_code ec, std::size_t) {
     }
     return;
   }
-  auto& body = request_->get().body();
-  body.size = body_piece_size - body.size;
-  body.data = body_buffer();
-  body.more = !request_->is_done();
-  write_request_piece();
+  write_request_piece(body_piece_size - request_->get().body().size, request_->is_done());
 }
 
-void client_session::write_request_piece() {
-  upstream_->stream.expires_after(worker_.settings().timeouts.upstream_response);
-  http::async_write(upstream_->stream, *request_writer_,
-                    beast::bind_front_handler(&client_session::on_request_piece_written,
-                                              shared_from_this()));
+void client_session::write_request_piece(std::size_t size, bool last) {
+  arm_upstream(worker_.settings().timeouts.upstream_response);
+  write_piece(upstream_->socket, size, last, request_->get().chunked(),
+              beast::bind_front_handler(&client_session::on_request_piece_written,
+                                        shared_from_this()));
 }
 
 void client_session::on_request_piece_written(beast::error_code ec, std::size_t) {
   if (closed_) return;
-  if (ec == http::error::need_buffer) ec = {};
   if (ec) {
-    upstream_failed(is_timeout(ec) ? failure::response_timeout : failure::send, ec);
+    upstream_failed(upstream_failure(failure::send), ec);
     return;
   }
-  if (request_writer_->is_done())
+  head_.clear();
+  if (request_->is_done()) {
+    request_sent_ = true;
     read_response_header();
-  else
+  } else {
     read_request_body();
+  }
 }
 
 void client_session::read_response_header() {
@@ -347,8 +392,8 @@ void client_session::read_response_header() {
   // and reports body_limit for every response.
   response_->body_limit(std::numeric_limits<std::uint64_t>::max());
   if (request_->get().method() == http::verb::head) response_->skip(true);
-  upstream_->stream.expires_after(worker_.settings().timeouts.upstream_response);
-  http::async_read_header(upstream_->stream, upstream_->buffer, *response_,
+  arm_upstream(worker_.settings().timeouts.upstream_response);
+  http::async_read_header(upstream_->socket, upstream_->buffer, *response_,
                           beast::bind_front_handler(&client_session::on_response_header,
                                                     shared_from_this()));
 }
@@ -356,7 +401,7 @@ void client_session::read_response_header() {
 void client_session::on_response_header(beast::error_code ec, std::size_t) {
   if (closed_) return;
   if (ec) {
-    upstream_failed(is_timeout(ec) ? failure::response_timeout : failure::no_response, ec);
+    upstream_failed(upstream_failure(failure::no_response), ec);
     return;
   }
   auto& response = response_->get();
@@ -374,45 +419,37 @@ void client_session::on_response_header(beast::error_code ec, std::size_t) {
   if (response.find("X-Request-Id") == response.end()) response.set("X-Request-Id", request_id_);
   unsigned client_version = request_->get().version();
   response.version(client_version);
-  bool no_body = bodiless(status_, request_->get().method() == http::verb::head);
-  if (client_version < 11 && response.chunked() && !no_body) {
-    // HTTP/1.0 has no chunked encoding: send the body raw and end it by closing.
-    response.chunked(false);
-    client_keep_alive_ = false;
+  response_has_body_ = !bodiless(status_, request_->get().method() == http::verb::head);
+  client_chunked_ = false;
+  if (response_has_body_) {
+    bool delimited = response.chunked() || response.has_content_length();
+    if (client_version >= 11 && (response.chunked() || !delimited)) {
+      // A body that ends when the upstream closes reaches an HTTP/1.1 client chunked,
+      // so the client connection stays reusable.
+      if (!delimited) response.chunked(true);
+      client_chunked_ = true;
+    } else if (response.chunked() || !delimited) {
+      // HTTP/1.0 has no chunked encoding: send the body raw and end it by closing.
+      response.chunked(false);
+      client_keep_alive_ = false;
+    }
   }
   if (upgrade_) client_keep_alive_ = false;  // refused upgrade: do not reuse either side
   response.keep_alive(client_keep_alive_);
-  response_writer_.emplace(response);
-  if (no_body) {
-    stream_.expires_after(worker_.settings().timeouts.client_idle);
-    http::async_write_header(stream_, *response_writer_,
-                             [self = shared_from_this()](beast::error_code ec, std::size_t) {
-                               if (self->closed_) return;
-                               if (ec) {
-                                 self->finish_request(false);
-                                 return;
-                               }
-                               self->finish_request(self->client_keep_alive_);
-                             });
-    return;
-  }
-  if (response_->is_done()) {
-    auto& body = response.body();
-    body.data = nullptr;
-    body.size = 0;
-    body.more = false;
-    write_response_piece();
-  } else {
+  head_.clear();
+  append_response_head(response, head_);
+  if (!response_has_body_ || response_->is_done())
+    write_response_piece(0, true);
+  else
     read_response_body();
-  }
 }
 
 void client_session::read_response_body() {
   auto& body = response_->get().body();
   body.data = body_buffer();
   body.size = body_piece_size;
-  upstream_->stream.expires_after(worker_.settings().timeouts.upstream_response);
-  http::async_read(upstream_->stream, upstream_->buffer, *response_,
+  arm_upstream(worker_.settings().timeouts.upstream_response);
+  http::async_read(upstream_->socket, upstream_->buffer, *response_,
                    beast::bind_front_handler(&client_session::on_response_body,
                                              shared_from_this()));
 }
@@ -421,55 +458,48 @@ void client_session::on_response_body(beast::error_code ec, std::size_t) {
   if (closed_) return;
   if (ec == http::error::need_buffer) ec = {};
   if (ec) {
-    // The status line is already on its way to the client: all we can do is cut the
-    // connection so that the client sees an incomplete response.
+    // The status line is already on its way to the client: all that is left is to
+    // cut the connection, so the client sees an incomplete response.
     event_log().warn("upstream {} failed mid-response ({}), closing client {}",
-                     upstream_->endpoint.address().to_string(), ec.message(), client_address_);
+                     endpoint_text(upstream_->endpoint),
+                     upstream_timed_out_ ? "timeout" : ec.message(), client_address_);
     upstream_.reset();
     finish_request(false);
     return;
   }
-  auto& body = response_->get().body();
-  body.size = body_piece_size - body.size;
-  body.data = body_buffer();
-  body.more = !response_->is_done();
-  write_response_piece();
+  write_response_piece(body_piece_size - response_->get().body().size, response_->is_done());
 }
 
-void client_session::write_response_piece() {
-  stream_.expires_after(worker_.settings().timeouts.client_idle);
-  http::async_write(stream_, *response_writer_,
-                    beast::bind_front_handler(&client_session::on_response_piece_written,
-                                              shared_from_this()));
+void client_session::write_response_piece(std::size_t size, bool last) {
+  arm_client(worker_.settings().timeouts.client_idle);
+  write_piece(client_, size, last && response_has_body_, client_chunked_,
+              beast::bind_front_handler(&client_session::on_response_piece_written,
+                                        shared_from_this()));
 }
 
 void client_session::on_response_piece_written(beast::error_code ec, std::size_t) {
   if (closed_) return;
-  if (ec == http::error::need_buffer) ec = {};
   if (ec) {
     upstream_.reset();  // the rest of the response is unread: not reusable
     status_ = 499;
     finish_request(false);
     return;
   }
-  if (response_writer_->is_done())
+  head_.clear();
+  if (!response_has_body_ || response_->is_done()) {
+    response_sent_ = true;
     finish_request(client_keep_alive_);
-  else
+  } else {
     read_response_body();
+  }
 }
 
 void client_session::upstream_failed(failure what, beast::error_code ec) {
   last_failure_ = what;
   bool reused = upstream_ && upstream_->reused;
   event_log().warn("upstream {} of service {} failed ({}): {}",
-                   upstream_ ? upstream_->endpoint.address().to_string() + ":" +
-                                   std::to_string(upstream_->endpoint.port())
-                             : std::string("-"),
-                   route_->service, what == failure::connect ? "connect" :
-                   what == failure::connect_timeout ? "connect timeout" :
-                   what == failure::send ? "send" :
-                   what == failure::no_response ? "no response" : "response timeout",
-                   ec.message());
+                   upstream_ ? endpoint_text(upstream_->endpoint) : std::string("-"),
+                   route_->service, failure_name(static_cast<int>(what)), ec.message());
   upstream_.reset();
   bool nothing_sent = what == failure::connect || what == failure::connect_timeout;
   // A reused keep-alive connection that the upstream closed under us never reached
@@ -495,52 +525,52 @@ void client_session::start_tunnel() {
   auto& response = response_->get();
   prepare_client_response(response, true);
   response.set("X-Request-Id", request_id_);
-  response_writer_.emplace(response);
-  log_access({client_address_, method_, target_, status_,
-              upstream_->endpoint.address().to_string(),
-              std::chrono::duration_cast<std::chrono::microseconds>(
-                  std::chrono::steady_clock::now() - started_),
-              request_id_});
+  head_.clear();
+  append_response_head(response, head_);
+  if (worker_.settings().access_log)
+    log_access({client_address_, method_, target_, status_, endpoint_text(upstream_->endpoint),
+                std::chrono::duration_cast<std::chrono::microseconds>(clock::now() - started_),
+                request_id_});
   if (counted_) {
     counted_ = false;  // a tunnel is not a request in flight: drain does not wait for it
     worker_.request_finished();
   }
-  stream_.expires_after(worker_.settings().timeouts.client_idle);
-  http::async_write_header(
-      stream_, *response_writer_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
-        if (self->closed_) return;
+  arm_client(worker_.settings().timeouts.client_idle);
+  asio::async_write(client_, asio::buffer(head_), [self = shared_from_this()](beast::error_code ec,
+                                                                             std::size_t) {
+    if (self->closed_) return;
+    if (ec) {
+      self->close();
+      return;
+    }
+    // A tunnel stays open as long as its two ends want it.
+    self->client_deadline_ = self->upstream_deadline_ = clock::time_point::max();
+    self->tunnel_open_directions_ = 2;
+    // Bytes that arrived behind the heads belong to the tunnel.
+    auto forward_leftover = [self](beast::flat_buffer& from, asio::ip::tcp::socket& to,
+                                   bool to_upstream) {
+      if (from.size() == 0) {
+        self->pump(to_upstream);
+        return;
+      }
+      asio::async_write(to, from.data(), [self, &from, to_upstream](beast::error_code ec,
+                                                                    std::size_t n) {
+        from.consume(n);
         if (ec) {
           self->close();
           return;
         }
-        self->stream_.expires_never();
-        self->upstream_->stream.expires_never();
-        self->tunnel_open_directions_ = 2;
-        // Bytes that arrived behind the headers belong to the tunnel.
-        auto forward_leftover = [self](beast::flat_buffer& from, beast::tcp_stream& to,
-                                       bool to_upstream) {
-          if (from.size() == 0) {
-            self->pump(to_upstream);
-            return;
-          }
-          asio::async_write(to, from.data(),
-                            [self, &from, to_upstream](beast::error_code ec, std::size_t n) {
-                              from.consume(n);
-                              if (ec) {
-                                self->close();
-                                return;
-                              }
-                              self->pump(to_upstream);
-                            });
-        };
-        forward_leftover(self->buffer_, self->upstream_->stream, true);
-        forward_leftover(self->upstream_->buffer, self->stream_, false);
+        self->pump(to_upstream);
       });
+    };
+    forward_leftover(self->buffer_, self->upstream_->socket, true);
+    forward_leftover(self->upstream_->buffer, self->client_, false);
+  });
 }
 
 void client_session::pump(bool to_upstream) {
-  auto& from = to_upstream ? stream_ : upstream_->stream;
-  auto& to = to_upstream ? upstream_->stream : stream_;
+  auto& from = to_upstream ? client_ : upstream_->socket;
+  auto& to = to_upstream ? upstream_->socket : client_;
   auto& buffer = tunnel_buffers_[to_upstream ? 0 : 1];
   if (!buffer) buffer.reset(new char[body_piece_size]);
   from.async_read_some(
@@ -551,7 +581,7 @@ void client_session::pump(bool to_upstream) {
         if (ec) {
           // One side finished: pass the end on and let the other direction drain.
           beast::error_code ignored;
-          to.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+          to.shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
           if (--self->tunnel_open_directions_ == 0 || ec != asio::error::eof) self->close();
           return;
         }
@@ -571,19 +601,13 @@ void client_session::pump(bool to_upstream) {
 
 void client_session::finish_request(bool keep_client_alive) {
   if (status_ != 0 && worker_.settings().access_log) {
-    std::string upstream = "-";
-    if (target_host_)
-      upstream = target_host_->endpoint.address().to_string() + ":" +
-                 std::to_string(target_host_->endpoint.port());
+    std::string upstream = target_host_ ? endpoint_text(target_host_->endpoint) : "-";
     log_access({client_address_, method_, target_, status_, upstream,
-                std::chrono::duration_cast<std::chrono::microseconds>(
-                    std::chrono::steady_clock::now() - started_),
+                std::chrono::duration_cast<std::chrono::microseconds>(clock::now() - started_),
                 request_id_});
   }
-  if (upstream_ && response_ && response_->is_done() && response_->get().keep_alive() &&
-      request_writer_ && request_writer_->is_done() && !upgrade_) {
+  if (upstream_ && request_sent_ && response_sent_ && response_->get().keep_alive() && !upgrade_)
     worker_.pool().give_back(std::move(upstream_));
-  }
   upstream_.reset();
   if (target_host_) {
     if (target_host_->active_requests > 0) --target_host_->active_requests;
@@ -595,11 +619,10 @@ void client_session::finish_request(bool keep_client_alive) {
   }
   request_id_.clear();
   origin_.clear();
-  if (keep_client_alive && !worker_.draining() && !closed_) {
+  if (keep_client_alive && !worker_.draining() && !closed_)
     do_read_request();
-  } else {
+  else
     close();
-  }
 }
 
 }  // namespace dockmaster::net

@@ -7,10 +7,9 @@
 #include <vector>
 
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/http/buffer_body.hpp>
 #include <boost/beast/http/parser.hpp>
-#include <boost/beast/http/serializer.hpp>
 #include <boost/beast/http/status.hpp>
 
 #include "net/proxy_worker.hpp"
@@ -22,21 +21,27 @@ namespace dockmaster::net {
 /// what the manager answers itself (404, CORS preflight, errors) and relays the rest
 /// to an upstream instance, streaming bodies in both directions piece by piece.
 /// Runs entirely on its worker's thread.
+///
+/// Timeouts are deadlines that the worker's sweep checks a few times a second, rather
+/// than a timer per socket operation: arming one is a clock read, not a timer-queue
+/// insertion and a cancelled completion per read and write.
 class client_session : public std::enable_shared_from_this<client_session> {
  public:
+  using clock = std::chrono::steady_clock;
+
   client_session(proxy_worker& worker, boost::asio::ip::tcp::socket socket);
   ~client_session();
 
   void start();
   /// Closes the connection when it is between requests (used by drain).
   void close_if_idle();
+  /// Called by the worker's sweep: cuts whatever waits past its deadline.
+  void check_deadlines(clock::time_point now);
 
  private:
   using error_code = boost::beast::error_code;
   using request_parser = boost::beast::http::request_parser<boost::beast::http::buffer_body>;
   using response_parser = boost::beast::http::response_parser<boost::beast::http::buffer_body>;
-  using request_serializer = boost::beast::http::request_serializer<boost::beast::http::buffer_body>;
-  using response_serializer = boost::beast::http::response_serializer<boost::beast::http::buffer_body>;
 
   enum class failure { connect, connect_timeout, send, no_response, response_timeout };
 
@@ -57,15 +62,26 @@ class client_session : public std::enable_shared_from_this<client_session> {
   void start_sending();
   void read_request_body();
   void on_request_body(error_code ec, std::size_t bytes);
-  void write_request_piece();
+  void write_request_piece(std::size_t size, bool last);
   void on_request_piece_written(error_code ec, std::size_t bytes);
   void read_response_header();
   void on_response_header(error_code ec, std::size_t bytes);
   void read_response_body();
   void on_response_body(error_code ec, std::size_t bytes);
-  void write_response_piece();
+  void write_response_piece(std::size_t size, bool last);
   void on_response_piece_written(error_code ec, std::size_t bytes);
   void upstream_failed(failure what, error_code ec);
+  /// A failed upstream operation: a timeout when the sweep cut it.
+  failure upstream_failure(failure otherwise) const;
+
+  /// Writes the pending head (if any), a body piece in the chosen framing and, with
+  /// `last`, the end of a chunked body, in one gathered write.
+  template <class Handler>
+  void write_piece(boost::asio::ip::tcp::socket& to, std::size_t size, bool last, bool chunked,
+                   Handler&& handler);
+
+  void arm_client(std::chrono::milliseconds timeout);
+  void arm_upstream(std::chrono::milliseconds timeout);
 
   // -- WebSocket and other upgrades: a byte tunnel after the 101 --------------------
   void start_tunnel();
@@ -79,8 +95,11 @@ class client_session : public std::enable_shared_from_this<client_session> {
   char* body_buffer();
 
   proxy_worker& worker_;
-  boost::beast::tcp_stream stream_;
+  boost::asio::ip::tcp::socket client_;
   boost::beast::flat_buffer buffer_;
+  clock::time_point client_deadline_ = clock::time_point::max();
+  clock::time_point upstream_deadline_ = clock::time_point::max();
+  bool upstream_timed_out_ = false;
   std::string client_address_;
   bool idle_ = false;    // waiting for the next request
   bool closed_ = false;
@@ -88,8 +107,12 @@ class client_session : public std::enable_shared_from_this<client_session> {
   // The current request.
   std::optional<request_parser> request_;
   std::optional<response_parser> response_;
-  std::optional<request_serializer> request_writer_;
-  std::optional<response_serializer> response_writer_;
+  std::string head_;             // the head waiting to go out with the first body piece
+  std::string chunk_line_;       // the size line of the chunk being written
+  bool request_sent_ = false;    // the whole request reached the upstream
+  bool response_sent_ = false;   // the whole response reached the client
+  bool client_chunked_ = false;  // the response goes to the client chunked
+  bool response_has_body_ = true;
   const config::route* route_ = nullptr;
   std::string method_;
   std::string target_;  // as the client sent it, for the log

@@ -18,6 +18,7 @@ proxy_worker::proxy_worker(std::size_t index, std::shared_ptr<const proxy_settin
       settings_(std::move(settings)),
       io_(std::make_unique<asio::io_context>(1)),
       work_(asio::make_work_guard(*io_)),
+      sweep_timer_(std::make_unique<asio::steady_timer>(*io_)),
       pool_(settings_->limits.max_idle_upstream_connections, settings_->timeouts.upstream_idle) {
   for (const auto& [name, balance] : settings_->balance_by_service) services_[name].balance = balance;
 }
@@ -25,6 +26,7 @@ proxy_worker::proxy_worker(std::size_t index, std::shared_ptr<const proxy_settin
 proxy_worker::~proxy_worker() {
   work_.reset();
   listeners_.clear();
+  sweep_timer_.reset();
   pool_.clear();
   io_.reset();
 }
@@ -46,7 +48,19 @@ std::uint16_t proxy_worker::listen(const tcp::endpoint& endpoint) {
 
 void proxy_worker::run() {
   for (std::size_t i = 0; i < listeners_.size(); ++i) do_accept(i);
+  sweep();
   io_->run();
+}
+
+void proxy_worker::sweep() {
+  auto now = client_session::clock::now();
+  for (auto* session : sessions_) session->check_deadlines(now);
+  // Timeouts fire up to one period late; a tenth of a second is well below any
+  // sensible timeout and costs nothing measurable.
+  sweep_timer_->expires_after(std::chrono::milliseconds(100));
+  sweep_timer_->async_wait([this](boost::system::error_code ec) {
+    if (!ec) sweep();
+  });
 }
 
 void proxy_worker::do_accept(std::size_t listener) {

@@ -11,6 +11,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include "net/proxy_settings.hpp"
 #include "net/upstream_pool.hpp"
@@ -85,6 +86,8 @@ class proxy_worker {
 
  private:
   void do_accept(std::size_t listener);
+  /// Checks every session's deadlines, then waits for the next round.
+  void sweep();
 
   std::size_t index_;
   std::shared_ptr<const proxy_settings> settings_;
@@ -93,6 +96,7 @@ class proxy_worker {
   std::unique_ptr<boost::asio::io_context> io_;
   std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
   std::vector<std::unique_ptr<boost::asio::ip::tcp::acceptor>> listeners_;
+  std::unique_ptr<boost::asio::steady_timer> sweep_timer_;
   std::map<std::string, service_targets> services_;
   upstream_pool pool_;
   std::unordered_set<client_session*> sessions_;

@@ -10,7 +10,7 @@ namespace {
 /// A peek that does not block: an idle keep-alive connection must have nothing to
 /// read; end-of-file or stray bytes mean the upstream closed it or broke protocol.
 bool still_open(upstream_connection& connection) {
-  auto& socket = connection.stream.socket();
+  auto& socket = connection.socket;
   if (!socket.is_open()) return false;
   char byte;
   auto n = ::recv(socket.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
@@ -20,7 +20,7 @@ bool still_open(upstream_connection& connection) {
 }  // namespace
 
 std::unique_ptr<upstream_connection> upstream_pool::take(
-    const boost::asio::ip::tcp::endpoint& endpoint) {
+    const boost::asio::ip::tcp::endpoint& endpoint, bool verify) {
   auto found = idle_.find(endpoint);
   if (found == idle_.end()) return nullptr;
   auto& idle = found->second;
@@ -28,7 +28,7 @@ std::unique_ptr<upstream_connection> upstream_pool::take(
   while (!idle.empty()) {
     auto connection = std::move(idle.back());
     idle.pop_back();
-    if (now - connection->idle_since < idle_timeout_ && still_open(*connection)) {
+    if (now - connection->idle_since < idle_timeout_ && (!verify || still_open(*connection))) {
       connection->reused = true;
       return connection;
     }
@@ -38,9 +38,14 @@ std::unique_ptr<upstream_connection> upstream_pool::take(
 
 void upstream_pool::give_back(std::unique_ptr<upstream_connection> connection) {
   auto& idle = idle_[connection->endpoint];
+  auto now = std::chrono::steady_clock::now();
+  // The oldest are at the front: close those past the idle timeout.
+  auto expired = std::find_if(idle.begin(), idle.end(), [&](const auto& c) {
+    return now - c->idle_since < idle_timeout_;
+  });
+  idle.erase(idle.begin(), expired);
   if (idle.size() >= max_idle_per_endpoint_) return;  // closed on destruction
-  connection->idle_since = std::chrono::steady_clock::now();
-  connection->stream.expires_never();
+  connection->idle_since = now;
   idle.push_back(std::move(connection));
 }
 

@@ -7,15 +7,14 @@
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 
 namespace dockmaster::net {
 
 /// A connection to one upstream instance, with the bytes read past the last response.
 struct upstream_connection {
-  explicit upstream_connection(boost::asio::io_context& io) : stream(io) {}
+  explicit upstream_connection(boost::asio::io_context& io) : socket(io) {}
 
-  boost::beast::tcp_stream stream;
+  boost::asio::ip::tcp::socket socket;
   boost::beast::flat_buffer buffer;
   boost::asio::ip::tcp::endpoint endpoint;
   /// True once the connection has served a request (a failure on it may be a stale
@@ -31,10 +30,12 @@ class upstream_pool {
   upstream_pool(std::size_t max_idle_per_endpoint, std::chrono::milliseconds idle_timeout)
       : max_idle_per_endpoint_(max_idle_per_endpoint), idle_timeout_(idle_timeout) {}
 
-  /// An idle connection to `endpoint` that is still open, or nullptr. Connections
-  /// that the upstream closed while idle, or idle for longer than the idle timeout,
-  /// are dropped on the way.
-  std::unique_ptr<upstream_connection> take(const boost::asio::ip::tcp::endpoint& endpoint);
+  /// An idle connection to `endpoint`, or nullptr. Connections idle for longer than
+  /// the idle timeout are dropped on the way. With `verify`, each candidate is also
+  /// checked (one non-blocking peek) for having been closed by the upstream: worth
+  /// it before sending a body that could not be sent again.
+  std::unique_ptr<upstream_connection> take(const boost::asio::ip::tcp::endpoint& endpoint,
+                                            bool verify);
 
   /// Keeps a connection for reuse (the most recently used one is taken first);
   /// closes it instead when the endpoint already has the maximum idle count.

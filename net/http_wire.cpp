@@ -1,0 +1,55 @@
+#include "net/http_wire.hpp"
+
+namespace dockmaster::net {
+
+namespace http = boost::beast::http;
+
+namespace {
+
+void append_fields(const http::fields& fields, std::string& out) {
+  for (const auto& field : fields) {
+    out.append(field.name_string().data(), field.name_string().size());
+    out.append(": ", 2);
+    out.append(field.value().data(), field.value().size());
+    out.append("\r\n", 2);
+  }
+  out.append("\r\n", 2);
+}
+
+void append_version(unsigned version, std::string& out) {
+  out.append(version == 10 ? "HTTP/1.0" : "HTTP/1.1", 8);
+}
+
+}  // namespace
+
+void append_request_head(const http::request_header<>& header, std::string& out) {
+  auto method = header.method_string();
+  out.append(method.data(), method.size());
+  out.push_back(' ');
+  auto target = header.target();
+  out.append(target.data(), target.size());
+  out.push_back(' ');
+  append_version(header.version(), out);
+  out.append("\r\n", 2);
+  append_fields(header, out);
+}
+
+void append_response_head(const http::response_header<>& header, std::string& out) {
+  append_version(header.version(), out);
+  out.push_back(' ');
+  out.append(std::to_string(header.result_int()));
+  out.push_back(' ');
+  auto reason = header.reason();
+  if (reason.empty()) reason = http::obsolete_reason(header.result());
+  out.append(reason.data(), reason.size());
+  out.append("\r\n", 2);
+  append_fields(header, out);
+}
+
+void append_chunk_size(std::size_t size, std::string& out) {
+  char text[24];
+  int n = std::snprintf(text, sizeof text, "%zx\r\n", size);
+  out.append(text, static_cast<std::size_t>(n));
+}
+
+}  // namespace dockmaster::net
