@@ -2,6 +2,7 @@
 
 #include <mutex>
 
+#include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -13,14 +14,34 @@ std::shared_ptr<spdlog::logger> events;
 std::shared_ptr<spdlog::logger> access;
 std::once_flag defaults_once;
 
+/// The message escaped for a JSON string (pattern flag %*).
+class escaped_message : public spdlog::custom_flag_formatter {
+ public:
+  void format(const spdlog::details::log_msg& msg, const std::tm&, spdlog::memory_buf_t& out) override {
+    auto text = json_escape(std::string_view(msg.payload.data(), msg.payload.size()));
+    out.append(text.data(), text.data() + text.size());
+  }
+  std::unique_ptr<custom_flag_formatter> clone() const override {
+    return std::make_unique<escaped_message>();
+  }
+};
+
 void make_loggers(const config::log_config& log) {
-  // One sink for both, so that their lines never interleave mid-line.
-  auto sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
   json_format = log.format == "json";
-  // JSON lines are built by the callers around the message; text adds time and level.
-  sink->set_pattern(json_format ? "%v" : "%Y-%m-%dT%H:%M:%S.%e%z %-5l [%n] %v");
-  events = std::make_shared<spdlog::logger>("dockmaster", sink);
-  access = std::make_shared<spdlog::logger>("access", sink);
+  auto event_sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
+  auto access_sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
+  if (json_format) {
+    auto formatter = std::make_unique<spdlog::pattern_formatter>();
+    formatter->add_flag<escaped_message>('*').set_pattern(
+        R"({"time":"%Y-%m-%dT%H:%M:%S.%e%z","level":"%l","log":"%n","msg":"%*"})");
+    event_sink->set_formatter(std::move(formatter));
+    access_sink->set_pattern("%v");  // access lines are whole JSON objects already
+  } else {
+    event_sink->set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %-5l [%n] %v");
+    access_sink->set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %-5l [%n] %v");
+  }
+  events = std::make_shared<spdlog::logger>("dockmaster", event_sink);
+  access = std::make_shared<spdlog::logger>("access", access_sink);
   auto level = spdlog::level::from_str(log.level);
   events->set_level(level);
   access->set_level(level);

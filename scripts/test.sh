@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Sets up the machine, builds with AddressSanitizer and UndefinedBehaviorSanitizer,
+# and runs every test (unit and integration, on loopback) through CTest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/setup.sh
+scripts/build.sh asan
+# Leak checks stay on; CAF keeps a few process-lifetime singletons, hence the suppressions.
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
+export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$PWD/tests/lsan.supp}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+cd build-asan
+ctest --output-on-failure -j2 --timeout 600
