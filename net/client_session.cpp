@@ -25,7 +25,7 @@ namespace asio = boost::asio;
 namespace {
 
 /// Size of one piece of a relayed body.
-constexpr std::size_t body_piece_size = 32 * 1024;
+constexpr std::size_t body_piece_size = proxy_worker::body_buffer_size;
 
 /// A response that has no body by definition, whatever its headers say.
 bool bodiless(unsigned status, bool head_request) {
@@ -96,7 +96,7 @@ void client_session::check_deadlines(clock::time_point now) {
 }
 
 char* client_session::body_buffer() {
-  if (!body_buffer_) body_buffer_.reset(new char[body_piece_size]);
+  if (!body_buffer_) body_buffer_ = worker_.take_body_buffer();
   return body_buffer_.get();
 }
 
@@ -619,6 +619,8 @@ void client_session::finish_request(bool keep_client_alive) {
   }
   request_id_.clear();
   origin_.clear();
+  worker_.give_back_body_buffer(std::move(body_buffer_));
+  if (buffer_.size() == 0) buffer_.shrink_to_fit();  // an idle connection holds no buffer
   if (keep_client_alive && !worker_.draining() && !closed_)
     do_read_request();
   else

@@ -134,6 +134,18 @@ bool proxy_worker::has_targets(const std::string& service) const {
   return found != services_.end() && !found->second.targets.empty();
 }
 
+std::unique_ptr<char[]> proxy_worker::take_body_buffer() {
+  if (spare_body_buffers_.empty()) return std::unique_ptr<char[]>(new char[body_buffer_size]);
+  auto buffer = std::move(spare_body_buffers_.back());
+  spare_body_buffers_.pop_back();
+  return buffer;
+}
+
+void proxy_worker::give_back_body_buffer(std::unique_ptr<char[]> buffer) {
+  // Enough spares for a burst; beyond that memory goes back to the allocator.
+  if (buffer && spare_body_buffers_.size() < 256) spare_body_buffers_.push_back(std::move(buffer));
+}
+
 void proxy_worker::session_started(client_session* session) { sessions_.insert(session); }
 
 void proxy_worker::session_ended(client_session* session) { sessions_.erase(session); }

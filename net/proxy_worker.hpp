@@ -78,6 +78,12 @@ class proxy_worker {
   /// True when the service has any target at all (healthy or not).
   bool has_targets(const std::string& service) const;
 
+  /// Body buffers are lent to sessions only while they relay a body, so that idle
+  /// keep-alive connections hold none.
+  std::unique_ptr<char[]> take_body_buffer();
+  void give_back_body_buffer(std::unique_ptr<char[]> buffer);
+  static constexpr std::size_t body_buffer_size = 32 * 1024;
+
   void session_started(client_session* session);
   void session_ended(client_session* session);
   void request_started() { ++requests_in_flight_; }
@@ -100,6 +106,7 @@ class proxy_worker {
   std::map<std::string, service_targets> services_;
   upstream_pool pool_;
   std::unordered_set<client_session*> sessions_;
+  std::vector<std::unique_ptr<char[]>> spare_body_buffers_;
   std::uint64_t requests_in_flight_ = 0;
   bool draining_ = false;
   std::function<void()> on_drained_;
