@@ -435,6 +435,7 @@ void client_session::on_response_header(beast::error_code ec, std::size_t) {
     }
   }
   if (upgrade_) client_keep_alive_ = false;  // refused upgrade: do not reuse either side
+  if (worker_.draining()) client_keep_alive_ = false;  // tell the client this is the last one
   response.keep_alive(client_keep_alive_);
   head_.clear();
   append_response_head(response, head_);
