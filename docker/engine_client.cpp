@@ -1,0 +1,1 @@
+#include "docker/engine_client.hpp"
