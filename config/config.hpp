@@ -44,12 +44,81 @@ struct cors_policy {
 
 enum class balance_policy { round_robin, least_conn };
 
+enum class probe_kind { none, http, tcp };
+
+struct http_probe_config {
+  std::string method = "GET";
+  std::string path = "/health";
+  /// Accepted status range, inclusive.
+  unsigned status_min = 200;
+  unsigned status_max = 399;
+  /// When not empty, the body must contain it.
+  std::string body_contains;
+  /// Host header; empty: the instance's configured host:port.
+  std::string host;
+};
+
+/// How the instances of a service are probed. Like Envoy's health checker: an
+/// instance leaves rotation after `unhealthy_after` failed probes in a row and comes
+/// back after `healthy_after` passes in a row.
+struct health_config {
+  /// none: no probing, every instance counts as healthy.
+  probe_kind kind = probe_kind::none;
+  http_probe_config http;
+  milliseconds interval{2000};
+  milliseconds timeout{1000};
+  unsigned unhealthy_after = 3;
+  unsigned healthy_after = 1;
+  /// After boot and after every restart, failures do not count for this long.
+  milliseconds start_period{0};
+  /// When no instance is healthy, send to all of them instead of answering 503.
+  bool fail_open = false;
+};
+
+enum class restart_executor { none, docker, local };
+
+/// What the restart supervisor does when an instance of the service turns unhealthy.
+struct restart_config {
+  /// none: nothing is run; the instance only leaves rotation.
+  restart_executor executor = restart_executor::none;
+  /// The argv run inside the container (docker) or on the host (local).
+  std::vector<std::string> command;
+  std::string user;
+  std::vector<std::string> env;  // NAME=value
+  std::string working_dir;
+  /// An explicit container name; empty: found by the compose labels.
+  std::string container;
+  /// Label filters: com.docker.compose.project (empty: any project) and
+  /// com.docker.compose.service (empty: the service's name).
+  std::string compose_project;
+  std::string compose_service;
+  milliseconds timeout{15000};
+  /// Exponential backoff between restarts of the same instance.
+  milliseconds backoff_initial{1000};
+  milliseconds backoff_max{60000};
+  double backoff_multiplier = 2.0;
+  /// At most this many restarts per instance within `window`; then: given up.
+  unsigned max_restarts = 6;
+  milliseconds window{3600 * 1000};
+  /// Escalation: restart the container itself after this many failed execs in a row
+  /// (0: never). Only when the operator asks for it.
+  unsigned escalate_after_failed = 0;
+  milliseconds escalate_stop_timeout{10000};
+};
+
 struct service_config {
   std::string name;
   std::vector<host_port> instances;
   balance_policy balance = balance_policy::round_robin;
   /// How often DNS names among `instances` are resolved again.
   milliseconds resolve_interval{5000};
+  health_config health;
+  restart_config restart;
+};
+
+struct docker_config {
+  /// The Docker Engine socket; empty: DOCKER_HOST (unix://...) or /var/run/docker.sock.
+  std::string socket;
 };
 
 struct timeout_config {
@@ -108,6 +177,7 @@ struct config {
   limit_config limits;
   actor_system_config actor_system;
   log_config log;
+  docker_config docker;
 };
 
 }  // namespace dockmaster::config

@@ -203,8 +203,136 @@ std::vector<route> read_routes(const node& n) {
   return routes;
 }
 
+bool all_digits(const std::string& text);
+
+/// "200-399", "2xx" or a single status such as "204".
+std::pair<unsigned, unsigned> read_status_range(const node& n) {
+  if (n.value->is_number_unsigned() || n.value->is_number_integer()) {
+    auto code = read_count(n);
+    if (code < 100 || code > 599) n.fail("not an HTTP status: " + n.value->dump());
+    return {static_cast<unsigned>(code), static_cast<unsigned>(code)};
+  }
+  std::string text = read_string(n);
+  auto bad = [&] {
+    n.fail("unparsable status range " + in_quotes(text) + " (use e.g. \"200-399\", \"2xx\", \"204\")");
+  };
+  auto number = [&](const std::string& part) -> unsigned {
+    if (part.size() != 3 || !all_digits(part)) bad();
+    unsigned code = static_cast<unsigned>(std::stoul(part));
+    if (code < 100 || code > 599) bad();
+    return code;
+  };
+  if (text.size() == 3 && (text[1] == 'x' || text[1] == 'X') && (text[2] == 'x' || text[2] == 'X') &&
+      text[0] >= '1' && text[0] <= '5') {
+    unsigned hundreds = static_cast<unsigned>(text[0] - '0') * 100;
+    return {hundreds, hundreds + 99};
+  }
+  auto dash = text.find('-');
+  if (dash == std::string::npos) {
+    unsigned code = number(text);
+    return {code, code};
+  }
+  unsigned low = number(text.substr(0, dash));
+  unsigned high = number(text.substr(dash + 1));
+  if (low > high) n.fail("status range " + in_quotes(text) + " ends before it starts");
+  return {low, high};
+}
+
+http_probe_config read_http_probe(const node& n) {
+  http_probe_config probe;
+  if (n.value->is_string()) {
+    probe.path = read_string(n);
+  } else {
+    n.expect_object_with_keys({"path", "method", "expect_status", "body_contains", "host"});
+    if (auto v = n.member("path")) probe.path = read_string(*v);
+    if (auto v = n.member("method")) probe.method = read_choice(*v, "probe method", {"GET", "HEAD", "POST", "OPTIONS"});
+    if (auto v = n.member("expect_status")) std::tie(probe.status_min, probe.status_max) = read_status_range(*v);
+    if (auto v = n.member("body_contains")) probe.body_contains = read_string(*v);
+    if (auto v = n.member("host")) probe.host = read_string(*v);
+  }
+  if (probe.path.empty() || probe.path[0] != '/') {
+    (n.value->is_string() ? n : *n.member("path")).fail("probe path must start with '/'");
+  }
+  return probe;
+}
+
+health_config read_health(const node& n) {
+  n.expect_object_with_keys({"http", "tcp", "interval", "timeout", "unhealthy_after",
+                             "healthy_after", "start_period", "fail_open"});
+  health_config health;
+  auto http = n.member("http");
+  auto tcp = n.member("tcp");
+  if (http && tcp) tcp->fail("choose one probe: \"http\" or \"tcp\", not both");
+  if (http) {
+    health.kind = probe_kind::http;
+    health.http = read_http_probe(*http);
+  } else if (tcp) {
+    if (read_bool(*tcp)) health.kind = probe_kind::tcp;
+  } else {
+    n.fail("missing the probe: add \"http\": \"/health\" or \"tcp\": true");
+  }
+  if (auto v = n.member("interval")) health.interval = read_positive_duration(*v);
+  if (auto v = n.member("timeout")) health.timeout = read_positive_duration(*v);
+  if (auto v = n.member("unhealthy_after")) health.unhealthy_after = static_cast<unsigned>(read_count_at_least(*v, 1));
+  if (auto v = n.member("healthy_after")) health.healthy_after = static_cast<unsigned>(read_count_at_least(*v, 1));
+  if (auto v = n.member("start_period")) health.start_period = read_duration(*v);
+  if (auto v = n.member("fail_open")) health.fail_open = read_bool(*v);
+  return health;
+}
+
+restart_config read_restart(const node& n) {
+  n.expect_object_with_keys({"exec", "executor", "user", "env", "working_dir", "container",
+                             "compose_project", "compose_service", "timeout", "backoff",
+                             "max_restarts", "window", "escalate"});
+  restart_config restart;
+  auto command = n.member("exec");
+  if (!command) n.fail("missing required key \"exec\" (the command to run, e.g. [\"pm2\", \"restart\", \"app\"])");
+  restart.command = read_string_list(*command);
+  if (restart.command.empty() || restart.command[0].empty()) command->fail("must name a command");
+  restart.executor = restart_executor::docker;
+  if (auto v = n.member("executor")) {
+    restart.executor = read_choice(*v, "executor", {"docker", "local"}) == "local"
+                           ? restart_executor::local
+                           : restart_executor::docker;
+  }
+  if (auto v = n.member("user")) restart.user = read_string(*v);
+  if (auto v = n.member("env")) {
+    restart.env = read_string_list(*v);
+    for (std::size_t i = 0; i < restart.env.size(); ++i)
+      if (restart.env[i].find('=') == std::string::npos) v->element(i).fail("expected NAME=value");
+  }
+  if (auto v = n.member("working_dir")) restart.working_dir = read_string(*v);
+  if (auto v = n.member("container")) restart.container = read_string(*v);
+  if (auto v = n.member("compose_project")) restart.compose_project = read_string(*v);
+  if (auto v = n.member("compose_service")) restart.compose_service = read_string(*v);
+  if (auto v = n.member("timeout")) restart.timeout = read_positive_duration(*v);
+  if (auto v = n.member("backoff")) {
+    v->expect_object_with_keys({"initial", "max", "multiplier"});
+    if (auto b = v->member("initial")) restart.backoff_initial = read_duration(*b);
+    if (auto b = v->member("max")) restart.backoff_max = read_duration(*b);
+    if (auto b = v->member("multiplier")) {
+      if (!b->value->is_number()) b->wrong_type("a number");
+      restart.backoff_multiplier = b->value->get<double>();
+      if (restart.backoff_multiplier < 1.0) b->fail("must be at least 1");
+    }
+    if (restart.backoff_max < restart.backoff_initial)
+      v->fail("max must not be below initial");
+  }
+  if (auto v = n.member("max_restarts")) restart.max_restarts = static_cast<unsigned>(read_count_at_least(*v, 1));
+  if (auto v = n.member("window")) restart.window = read_positive_duration(*v);
+  if (auto v = n.member("escalate")) {
+    v->expect_object_with_keys({"restart_container_after", "stop_timeout"});
+    if (auto e = v->member("restart_container_after"))
+      restart.escalate_after_failed = static_cast<unsigned>(read_count_at_least(*e, 1));
+    if (auto e = v->member("stop_timeout")) restart.escalate_stop_timeout = read_duration(*e);
+    if (restart.executor == restart_executor::local && restart.escalate_after_failed > 0)
+      v->fail("restarting a container needs the docker executor");
+  }
+  return restart;
+}
+
 service_config read_service(const node& n, const std::string& name) {
-  n.expect_object_with_keys({"instances", "balance", "resolve_interval"});
+  n.expect_object_with_keys({"instances", "balance", "resolve_interval", "health", "restart"});
   service_config service;
   service.name = name;
   auto instances = n.member("instances");
@@ -222,6 +350,13 @@ service_config read_service(const node& n, const std::string& name) {
   // Zero would re-resolve in a busy loop.
   if (auto interval = n.member("resolve_interval")) {
     service.resolve_interval = read_positive_duration(*interval);
+  }
+  if (auto health = n.member("health")) service.health = read_health(*health);
+  if (auto restart = n.member("restart")) {
+    service.restart = read_restart(*restart);
+    // Restarts are triggered by failed probes: without probes they would never run.
+    if (service.health.kind == probe_kind::none)
+      restart->fail("a restart needs health checks to trigger it: add \"health\"");
   }
   return service;
 }
@@ -448,7 +583,7 @@ config default_config() {
 config parse_config(const json& document) {
   node root{&document, ""};
   root.expect_object_with_keys(
-      {"listen", "routes", "cors", "services", "timeouts", "limits", "actor_system", "log"});
+      {"listen", "routes", "cors", "services", "timeouts", "limits", "actor_system", "log", "docker"});
 
   config result;
   result.listen = default_config().listen;
@@ -458,6 +593,10 @@ config parse_config(const json& document) {
   if (auto v = root.member("limits")) result.limits = read_limits(*v);
   if (auto v = root.member("actor_system")) result.actor_system = read_actor_system(*v);
   if (auto v = root.member("log")) result.log = read_log(*v);
+  if (auto v = root.member("docker")) {
+    v->expect_object_with_keys({"socket"});
+    if (auto socket = v->member("socket")) result.docker.socket = read_string(*socket);
+  }
 
   auto services = root.member("services");
   auto routes = root.member("routes");

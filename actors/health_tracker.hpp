@@ -1,0 +1,55 @@
+#pragma once
+
+// The rise/fall state machine of one instance's health, without timers or I/O: the
+// health_watcher feeds it probe results and the time, and acts on what it returns.
+
+#include <chrono>
+#include <string>
+
+namespace dockmaster::actors {
+
+enum class health_state { unknown, healthy, unhealthy };
+
+const char* to_string(health_state state);
+
+class health_tracker {
+ public:
+  using clock = std::chrono::steady_clock;
+
+  /// `unhealthy_after` failures in a row make the instance unhealthy, `healthy_after`
+  /// passes in a row healthy; failures within `start_period` of `start` (boot) or of
+  /// the latest restart() do not count. A new instance starts `unknown`: it takes no
+  /// traffic until it has passed `healthy_after` probes.
+  health_tracker(unsigned unhealthy_after, unsigned healthy_after,
+                 std::chrono::milliseconds start_period, clock::time_point start);
+
+  /// What a probe result changed.
+  struct transition {
+    bool changed = false;
+    health_state from = health_state::unknown;
+    health_state to = health_state::unknown;
+  };
+
+  /// Records one probe result observed at `now`.
+  transition record(bool passed, clock::time_point now);
+
+  /// The container was restarted at `now`: the start period begins again and the
+  /// failure count starts over (the state itself stays until probes say otherwise).
+  void restarted(clock::time_point now);
+
+  health_state state() const { return state_; }
+  bool in_start_period(clock::time_point now) const;
+  unsigned consecutive_failures() const { return failures_; }
+  unsigned consecutive_passes() const { return passes_; }
+
+ private:
+  unsigned unhealthy_after_;
+  unsigned healthy_after_;
+  std::chrono::milliseconds start_period_;
+  clock::time_point period_start_;
+  health_state state_ = health_state::unknown;
+  unsigned failures_ = 0;
+  unsigned passes_ = 0;
+};
+
+}  // namespace dockmaster::actors
