@@ -19,7 +19,7 @@ class health_tracker {
   /// `unhealthy_after` failures in a row make the instance unhealthy, `healthy_after`
   /// passes in a row healthy; failures within `start_period` of `start` (boot) or of
   /// the latest restart() do not count. A new instance starts `unknown`: it takes no
-  /// traffic until it has passed `healthy_after` probes.
+  /// traffic until it has passed `healthy_after` probes. A threshold of 0 counts as 1.
   health_tracker(unsigned unhealthy_after, unsigned healthy_after,
                  std::chrono::milliseconds start_period, clock::time_point start);
 
@@ -30,11 +30,19 @@ class health_tracker {
     health_state to = health_state::unknown;
   };
 
-  /// Records one probe result observed at `now`.
+  /// Records one probe result observed at `now`. A pass extends the run of passes and
+  /// ends the run of failures; a failure does the reverse, except within the start
+  /// period, where it is ignored altogether (it neither counts nor ends a run of
+  /// passes). `unknown` and `unhealthy` turn healthy after `healthy_after` passes in a
+  /// row; `unknown` and `healthy` turn unhealthy after `unhealthy_after` failures in a
+  /// row, so an instance that never comes up is reported unhealthy (and healed) once
+  /// its start period is over. `changed` is only set on a change of state: an instance
+  /// that stays unhealthy after a restart shows as state() == unhealthy with
+  /// consecutive_failures() reaching `unhealthy_after` again.
   transition record(bool passed, clock::time_point now);
 
-  /// The container was restarted at `now`: the start period begins again and the
-  /// failure count starts over (the state itself stays until probes say otherwise).
+  /// The container was restarted at `now`: the start period begins again and both
+  /// counts start over (the state itself stays until probes say otherwise).
   void restarted(clock::time_point now);
 
   health_state state() const { return state_; }

@@ -8,8 +8,14 @@
 #include <caf/exit_reason.hpp>
 #include <caf/scoped_actor.hpp>
 
+#include "actors/docker_engine.hpp"
+#include "actors/event_sink.hpp"
 #include "actors/http_acceptor.hpp"
+#include "actors/local_executor.hpp"
+#include "actors/restart_supervisor.hpp"
 #include "actors/upstream_proxy.hpp"
+#include "docker/engine_client.hpp"
+#include "net/health_prober.hpp"
 #include "messages/actor_types.hpp"
 #include "net/logging.hpp"
 
@@ -27,6 +33,13 @@ class system_config : public caf::actor_system_config {
     add_message_type<instance_set>("instance_set");
     add_message_type<resolution_result>("resolution_result");
     add_message_type<drain_result>("drain_result");
+    add_message_type<instance_id>("instance_id");
+    add_message_type<probe_result>("probe_result");
+    add_message_type<health_changed>("health_changed");
+    add_message_type<restart_request>("restart_request");
+    add_message_type<restart_result>("restart_result");
+    add_message_type<instance_restarted>("instance_restarted");
+    add_message_type<supervisor_event>("supervisor_event");
     set("scheduler.policy", caf::atom_from_string(cfg.scheduler.policy));
     set("scheduler.max-threads", cfg.scheduler.max_threads);
     set("scheduler.max-throughput", cfg.scheduler.max_throughput);
@@ -45,6 +58,11 @@ struct runtime::impl {
   caf::actor_system system;
   http_acceptor_actor acceptor;
   std::vector<upstream_proxy_actor> proxies;
+  event_sink_actor sink;
+  restart_supervisor_actor supervisor;
+  restart_executor_actor docker;
+  restart_executor_actor local;
+  std::shared_ptr<net::health_prober> prober;
   std::vector<std::uint16_t> ports;
   bool started = false;
   bool drained = false;
@@ -69,8 +87,23 @@ void runtime::start() {
     stop();
     throw std::runtime_error(failure);
   }
+  bool any_health = false, any_docker = false;
+  for (const auto& [name, service] : d.cfg.services) {
+    any_health |= service.health.kind != config::probe_kind::none;
+    any_docker |= service.restart.executor == config::restart_executor::docker;
+  }
+  d.sink = d.system.spawn(actors::event_sink, d.cfg.services);
+  if (any_docker) {
+    auto socket = docker::engine_client::socket_path_from(d.cfg.docker.socket);
+    net::event_log().info("restarts run through the Docker engine at {}", socket);
+    d.docker = d.system.spawn(actors::docker_engine, socket);
+  }
+  d.local = d.system.spawn(actors::local_executor);
+  d.supervisor = d.system.spawn(actors::restart_supervisor, d.cfg.services, d.docker, d.local, d.sink);
+  if (any_health) d.prober = std::make_shared<net::health_prober>();
   for (const auto& [name, service] : d.cfg.services)
-    d.proxies.push_back(d.system.spawn(actors::upstream_proxy, service, d.acceptor));
+    d.proxies.push_back(d.system.spawn(actors::upstream_proxy, service, d.acceptor, d.supervisor,
+                                       d.sink, d.prober));
   // Wait for each service's first resolution, so the first request finds its instances.
   for (auto& proxy : d.proxies)
     self->request(proxy, caf::infinite, get_atom::value)
@@ -99,10 +132,28 @@ void runtime::stop() {
     caf::scoped_actor self{d.system};
     for (auto& proxy : d.proxies) self->send_exit(proxy, caf::exit_reason::user_shutdown);
     if (d.acceptor) self->send_exit(d.acceptor, caf::exit_reason::user_shutdown);
+    for (caf::actor_addr addr : {d.sink.address(), d.supervisor.address(), d.docker.address(),
+                                 d.local.address()})
+      if (addr) self->send_exit(addr, caf::exit_reason::user_shutdown);
   }
   d.proxies.clear();
+  d.sink = nullptr;
+  d.supervisor = nullptr;
+  d.docker = nullptr;
+  d.local = nullptr;
   d.acceptor = nullptr;
   d.system.await_all_actors_done();
+  d.prober.reset();
+}
+
+std::string runtime::status_json() {
+  auto& d = *impl_;
+  if (!d.sink) return "{}";
+  std::string status = "{}";
+  caf::scoped_actor self{d.system};
+  self->request(d.sink, std::chrono::seconds(5), status_atom::value)
+      .receive([&](std::string& json) { status = std::move(json); }, [](caf::error&) {});
+  return status;
 }
 
 }  // namespace dockmaster

@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "config/config.hpp"
@@ -33,6 +34,10 @@ class runtime {
 
   /// Drains if not done yet, then stops every thread. Idempotent.
   void stop();
+
+  /// The state of every service and instance and the recent history of health changes
+  /// and restarts, as JSON (the event_sink's answer).
+  std::string status_json();
 
  private:
   struct impl;

@@ -6,6 +6,7 @@
 #include <caf/actor_system.hpp>
 
 #include "actors/dns_lookup.hpp"
+#include "actors/health_watcher.hpp"
 #include "net/logging.hpp"
 
 namespace dockmaster::actors {
@@ -22,9 +23,10 @@ bool is_address(const std::string& host) {
   return !ec;
 }
 
-/// The instance set from the latest addresses, in a stable order so that an
-/// unchanged set compares equal.
+/// The instance set from the latest addresses and health bits, in a stable order so
+/// that an unchanged set compares equal.
 instance_set current_set(const upstream_proxy_state& state) {
+  bool checked = state.service.health.kind != config::probe_kind::none;
   instance_set set;
   set.service = state.service.name;
   for (const auto& hp : state.service.instances) {
@@ -34,10 +36,21 @@ instance_set current_set(const upstream_proxy_state& state) {
       bool duplicate = std::any_of(set.instances.begin(), set.instances.end(), [&](const auto& i) {
         return i.address == address && i.port == hp.port;
       });
-      if (!duplicate) set.instances.push_back({label(hp), address, hp.port, true});
+      if (duplicate) continue;
+      auto health = state.healthy.find(address + ":" + std::to_string(hp.port));
+      bool healthy = !checked || (health != state.healthy.end() && health->second);
+      set.instances.push_back({label(hp), address, hp.port, healthy});
     }
   }
   return set;
+}
+
+bool same_addresses(const instance_set& a, const instance_set& b) {
+  if (a.instances.size() != b.instances.size()) return false;
+  for (std::size_t i = 0; i < a.instances.size(); ++i)
+    if (a.instances[i].address != b.instances[i].address || a.instances[i].port != b.instances[i].port)
+      return false;
+  return true;
 }
 
 bool same_set(const instance_set& a, const instance_set& b) {
@@ -54,7 +67,7 @@ std::string describe(const instance_set& set) {
   std::string text;
   for (const auto& i : set.instances) {
     if (!text.empty()) text += ", ";
-    text += i.address + ":" + std::to_string(i.port);
+    text += i.address + ":" + std::to_string(i.port) + (i.healthy ? "" : " (out of rotation)");
   }
   return text.empty() ? "none" : text;
 }
@@ -63,17 +76,34 @@ std::string describe(const instance_set& set) {
 
 upstream_proxy_actor::behavior_type upstream_proxy(
     upstream_proxy_actor::stateful_pointer<upstream_proxy_state> self,
-    config::service_config service, http_acceptor_actor acceptor) {
+    config::service_config service, http_acceptor_actor acceptor,
+    restart_supervisor_actor supervisor, event_sink_actor sink,
+    std::shared_ptr<net::health_prober> prober) {
   self->state.service = std::move(service);
   self->state.acceptor = std::move(acceptor);
+  if (self->state.service.health.kind != config::probe_kind::none && prober) {
+    // Linked: the watcher ends with its proxy.
+    self->state.watcher =
+        self->spawn<caf::linked>(health_watcher, self->state.service, std::move(prober),
+                                 upstream_proxy_actor{self}, std::move(supervisor), std::move(sink));
+  }
 
   auto publish_if_changed = [self] {
     auto& state = self->state;
     if (state.lookup_pending.empty()) state.first_round_done = true;
     if (!state.first_round_done) return;
     auto set = current_set(state);
+    // A vanished address forgets its health: if it comes back, it is probed anew.
+    for (auto it = state.healthy.begin(); it != state.healthy.end();) {
+      bool present = std::any_of(set.instances.begin(), set.instances.end(), [&](const auto& i) {
+        return i.address + ":" + std::to_string(i.port) == it->first;
+      });
+      it = present ? std::next(it) : state.healthy.erase(it);
+    }
     if (!state.ever_published || !same_set(set, state.published)) {
       net::event_log().info("service {}: instances {}", state.service.name, describe(set));
+      if (state.watcher && (!state.ever_published || !same_addresses(set, state.published)))
+        self->send(state.watcher, set);
       state.published = set;
       state.ever_published = true;
       self->send(state.acceptor, set);
@@ -118,6 +148,10 @@ upstream_proxy_actor::behavior_type upstream_proxy(
           net::event_log().warn("service {}: lookup of {} failed ({}), keeping its addresses",
                                 state.service.name, result.configured, result.error);
         }
+        publish_if_changed();
+      },
+      [self, publish_if_changed](health_changed& change) {
+        self->state.healthy[change.instance.endpoint()] = change.to == "healthy";
         publish_if_changed();
       },
       [self](get_atom) -> caf::result<instance_set> {

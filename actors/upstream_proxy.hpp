@@ -1,6 +1,7 @@
 #pragma once
 
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -11,11 +12,19 @@
 #include "config/config.hpp"
 #include "messages/actor_types.hpp"
 
+namespace dockmaster::net {
+class health_prober;
+}
+
 namespace dockmaster::actors {
 
 struct upstream_proxy_state {
   config::service_config service;
   messages::http_acceptor_actor acceptor;
+  /// Probes the instances; null when the service has no health checks.
+  messages::health_watcher_actor watcher;
+  /// Health per address ("address:port") from the watcher; absent: not probed yet.
+  std::map<std::string, bool> healthy;
   /// Addresses per configured host:port, from the latest answers.
   std::map<std::string, std::vector<std::string>> addresses;
   /// Configured names with a lookup under way (never two at once per name).
@@ -30,11 +39,15 @@ struct upstream_proxy_state {
 
 /// The control side of one service: resolves its configured instances (a DNS name
 /// stands for all its addresses, as with compose --scale) every resolve_interval,
-/// and sends the acceptor a new instance_set whenever the set changes. The requests
-/// themselves are served on the I/O threads from that set, so that this actor is
-/// never on a request's path.
+/// keeps their health bits from its health_watcher (which it starts when the service
+/// has health checks), and sends the acceptor a new instance_set whenever the set or
+/// a bit changes. With health checks, a new address takes no traffic until it has
+/// passed its probes. The requests themselves are served on the I/O threads from that
+/// set, so that this actor is never on a request's path.
 messages::upstream_proxy_actor::behavior_type upstream_proxy(
     messages::upstream_proxy_actor::stateful_pointer<upstream_proxy_state> self,
-    config::service_config service, messages::http_acceptor_actor acceptor);
+    config::service_config service, messages::http_acceptor_actor acceptor,
+    messages::restart_supervisor_actor supervisor, messages::event_sink_actor sink,
+    std::shared_ptr<net::health_prober> prober);
 
 }  // namespace dockmaster::actors

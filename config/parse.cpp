@@ -103,6 +103,13 @@ std::uint64_t read_count_at_least(const node& n, std::uint64_t minimum) {
   return count;
 }
 
+/// A count that also fits an `unsigned` and stays sensible (thresholds, caps).
+unsigned read_small_count(const node& n, std::uint64_t minimum) {
+  std::uint64_t count = read_count_at_least(n, minimum);
+  if (count > 1000) n.fail("must be at most 1000");
+  return static_cast<unsigned>(count);
+}
+
 std::vector<std::string> read_string_list(const node& n) {
   if (!n.value->is_array()) n.wrong_type("an array");
   std::vector<std::string> strings;
@@ -266,15 +273,15 @@ health_config read_health(const node& n) {
   if (http) {
     health.kind = probe_kind::http;
     health.http = read_http_probe(*http);
-  } else if (tcp) {
-    if (read_bool(*tcp)) health.kind = probe_kind::tcp;
+  } else if (tcp && read_bool(*tcp)) {
+    health.kind = probe_kind::tcp;
   } else {
     n.fail("missing the probe: add \"http\": \"/health\" or \"tcp\": true");
   }
   if (auto v = n.member("interval")) health.interval = read_positive_duration(*v);
   if (auto v = n.member("timeout")) health.timeout = read_positive_duration(*v);
-  if (auto v = n.member("unhealthy_after")) health.unhealthy_after = static_cast<unsigned>(read_count_at_least(*v, 1));
-  if (auto v = n.member("healthy_after")) health.healthy_after = static_cast<unsigned>(read_count_at_least(*v, 1));
+  if (auto v = n.member("unhealthy_after")) health.unhealthy_after = read_small_count(*v, 1);
+  if (auto v = n.member("healthy_after")) health.healthy_after = read_small_count(*v, 1);
   if (auto v = n.member("start_period")) health.start_period = read_duration(*v);
   if (auto v = n.member("fail_open")) health.fail_open = read_bool(*v);
   return health;
@@ -299,7 +306,8 @@ restart_config read_restart(const node& n) {
   if (auto v = n.member("env")) {
     restart.env = read_string_list(*v);
     for (std::size_t i = 0; i < restart.env.size(); ++i)
-      if (restart.env[i].find('=') == std::string::npos) v->element(i).fail("expected NAME=value");
+      if (restart.env[i].find('=') == std::string::npos || restart.env[i][0] == '=')
+        v->element(i).fail("expected NAME=value");
   }
   if (auto v = n.member("working_dir")) restart.working_dir = read_string(*v);
   if (auto v = n.member("container")) restart.container = read_string(*v);
@@ -308,7 +316,8 @@ restart_config read_restart(const node& n) {
   if (auto v = n.member("timeout")) restart.timeout = read_positive_duration(*v);
   if (auto v = n.member("backoff")) {
     v->expect_object_with_keys({"initial", "max", "multiplier"});
-    if (auto b = v->member("initial")) restart.backoff_initial = read_duration(*b);
+    // Zero would stay zero however often it is multiplied: restarts back to back.
+    if (auto b = v->member("initial")) restart.backoff_initial = read_positive_duration(*b);
     if (auto b = v->member("max")) restart.backoff_max = read_duration(*b);
     if (auto b = v->member("multiplier")) {
       if (!b->value->is_number()) b->wrong_type("a number");
@@ -318,12 +327,14 @@ restart_config read_restart(const node& n) {
     if (restart.backoff_max < restart.backoff_initial)
       v->fail("max must not be below initial");
   }
-  if (auto v = n.member("max_restarts")) restart.max_restarts = static_cast<unsigned>(read_count_at_least(*v, 1));
+  if (auto v = n.member("max_restarts")) restart.max_restarts = read_small_count(*v, 1);
   if (auto v = n.member("window")) restart.window = read_positive_duration(*v);
   if (auto v = n.member("escalate")) {
     v->expect_object_with_keys({"restart_container_after", "stop_timeout"});
     if (auto e = v->member("restart_container_after"))
-      restart.escalate_after_failed = static_cast<unsigned>(read_count_at_least(*e, 1));
+      restart.escalate_after_failed = read_small_count(*e, 1);
+    else
+      v->fail("missing \"restart_container_after\": after how many failed execs to escalate");
     if (auto e = v->member("stop_timeout")) restart.escalate_stop_timeout = read_duration(*e);
     if (restart.executor == restart_executor::local && restart.escalate_after_failed > 0)
       v->fail("restarting a container needs the docker executor");

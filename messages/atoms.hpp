@@ -19,5 +19,15 @@ using drained_atom = caf::atom_constant<caf::atom("drained")>;
 using timeout_atom = caf::atom_constant<caf::atom("timeout")>;
 /// Ask the acceptor for the addresses it listens on.
 using listening_atom = caf::atom_constant<caf::atom("listening")>;
+/// Timer of a health_watcher: probe this instance now.
+using probe_atom = caf::atom_constant<caf::atom("probe")>;
+/// A health_watcher introduces itself to the restart_supervisor.
+using register_atom = caf::atom_constant<caf::atom("register")>;
+/// Timer of the restart_supervisor: the backoff of an instance has passed.
+using retry_atom = caf::atom_constant<caf::atom("retry")>;
+/// A job of an executor actor has ended (sent by its worker thread).
+using job_done_atom = caf::atom_constant<caf::atom("job_done")>;
+/// Ask the event_sink for the state of the deployment (JSON).
+using status_atom = caf::atom_constant<caf::atom("status")>;
 
 }  // namespace dockmaster::messages

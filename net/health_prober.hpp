@@ -4,6 +4,19 @@
 // own. Each probe has its own deadline, so a hanging instance never delays another;
 // thousands can be in flight at once. The result goes to a callback, which the
 // health_watcher turns into a message to itself.
+//
+// A probe's deadline is `health.timeout`, from the start of the connect to the verdict
+// (connect + send + read together). TCP probes pass once connected (the connection is
+// closed at once). HTTP probes send
+//
+//   METHOD path HTTP/1.1
+//   Host: <see probe_target::host_header>
+//   User-Agent: dockmaster-health
+//   Connection: close
+//
+// and pass when the status is within [status_min, status_max] and, if body_contains is
+// set, the body contains it (the body is then read, up to 64 KiB; without body_contains
+// only the header is read). A body larger than 64 KiB fails the probe.
 
 #include <chrono>
 #include <cstdint>
@@ -18,26 +31,36 @@ namespace dockmaster::net {
 struct probe_target {
   std::string address;  // numeric IP
   std::uint16_t port = 0;
-  std::string host_header;  // for HTTP probes: the Host to send
+  /// For HTTP probes: the Host to send. health.http.host, when set, takes precedence;
+  /// when both are empty: `address:port` (`[address]:port` for IPv6).
+  std::string host_header;
 };
 
 struct probe_outcome {
   bool passed = false;
-  /// What was seen: "HTTP 200", "HTTP 503", "connection refused", "timeout after 1000 ms",
-  /// "body does not contain \"ok\"", ...
+  /// What was seen: "HTTP 200", "HTTP 503 (expected 200-399)", "connected" (TCP),
+  /// "connection refused", "timeout after 1000 ms", "body does not contain \"ok\"",
+  /// "connection closed before a response", "malformed response: ...", ...
   std::string detail;
+  /// From the start of the connect to the verdict.
   std::chrono::microseconds duration{0};
 };
 
 class health_prober {
  public:
   health_prober();
-  ~health_prober();  // stops the thread; pending callbacks are dropped
+  /// Stops and joins the thread. Probes still in flight are abandoned: their sockets are
+  /// closed and their callbacks destroyed (on the destroying thread) without being
+  /// called. Must not run on the prober's own thread, i.e. not inside a callback.
+  ~health_prober();
 
   health_prober(const health_prober&) = delete;
   health_prober& operator=(const health_prober&) = delete;
 
-  /// Starts one probe; thread-safe. `done` runs on the prober's thread, once.
+  /// Starts one probe; thread-safe. `done` runs on the prober's thread, exactly once
+  /// unless the prober is destroyed first. It should be quick (it shares the thread with
+  /// every other probe); an exception it throws is logged and otherwise ignored.
+  /// `address` must be a numeric IP; anything else fails the probe at once.
   void probe(const probe_target& target, const config::health_config& health,
              std::function<void(probe_outcome)> done);
 

@@ -12,6 +12,7 @@ namespace {
 bool json_format = false;
 std::shared_ptr<spdlog::logger> events;
 std::shared_ptr<spdlog::logger> access;
+std::shared_ptr<spdlog::logger> structured;
 std::once_flag defaults_once;
 
 /// The message escaped for a JSON string (pattern flag %*).
@@ -42,6 +43,10 @@ void make_loggers(const config::log_config& log) {
   }
   events = std::make_shared<spdlog::logger>("dockmaster", event_sink);
   access = std::make_shared<spdlog::logger>("access", access_sink);
+  // Structured events build their own JSON, like access lines.
+  structured = std::make_shared<spdlog::logger>("event", access_sink);
+  structured->set_level(spdlog::level::from_str(log.level));
+  structured->flush_on(spdlog::level::trace);
   auto level = spdlog::level::from_str(log.level);
   events->set_level(level);
   access->set_level(level);
@@ -94,6 +99,30 @@ std::string json_escape(std::string_view text) {
     }
   }
   return out;
+}
+
+void log_event(spdlog::level::level_enum level, std::string_view event,
+               std::initializer_list<log_field> fields) {
+  event_log();
+  if (!structured->should_log(level)) return;
+  std::string line;
+  if (json_format) {
+    line = "{\"time\":\"" + iso_now() + "\",\"level\":\"" +
+           std::string(spdlog::level::to_string_view(level).data()) + "\",\"event\":\"" +
+           json_escape(event) + "\"";
+    for (const auto& f : fields) {
+      line += ",\"" + json_escape(f.key) + "\":";
+      line += f.is_number ? f.value : "\"" + json_escape(f.value) + "\"";
+    }
+    line += "}";
+  } else {
+    line = std::string(event);
+    for (const auto& f : fields) {
+      bool plain = !f.value.empty() && f.value.find_first_of(" \"=\n") == std::string::npos;
+      line += " " + std::string(f.key) + "=" + (plain || f.is_number ? f.value : "\"" + json_escape(f.value) + "\"");
+    }
+  }
+  structured->log(level, line);
 }
 
 void log_access(const access_record& r) {

@@ -3,6 +3,8 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <initializer_list>
+#include <string>
 #include <string_view>
 
 #include <spdlog/logger.h>
@@ -30,6 +32,23 @@ struct access_record {
 };
 
 void log_access(const access_record& record);
+
+/// One field of a structured event line.
+struct log_field {
+  std::string_view key;
+  std::string value;
+  bool is_number = false;  // written without quotes in JSON
+};
+
+inline log_field field(std::string_view key, std::string value) { return {key, std::move(value), false}; }
+inline log_field number_field(std::string_view key, long long value) {
+  return {key, std::to_string(value), true};
+}
+
+/// A structured event (a health transition, a restart): in JSON mode one object with
+/// "event" and every field at the top level; in text mode `event key=value ...`.
+void log_event(spdlog::level::level_enum level, std::string_view event,
+               std::initializer_list<log_field> fields);
 
 /// Escapes a string for use inside a JSON string literal.
 std::string json_escape(std::string_view text);

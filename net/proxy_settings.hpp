@@ -1,6 +1,7 @@
 #pragma once
 
 #include <memory>
+#include <set>
 
 #include "config/config.hpp"
 #include "net/cors.hpp"
@@ -14,7 +15,10 @@ struct proxy_settings {
   explicit proxy_settings(const config::config& cfg)
       : routes(cfg.routes), cors(cfg.cors), timeouts(cfg.timeouts), limits(cfg.limits),
         access_log(cfg.log.access_log) {
-    for (const auto& [name, service] : cfg.services) balance_by_service.emplace(name, service.balance);
+    for (const auto& [name, service] : cfg.services) {
+      balance_by_service.emplace(name, service.balance);
+      if (service.health.fail_open) fail_open_services.insert(name);
+    }
   }
 
   route_table routes;
@@ -23,6 +27,8 @@ struct proxy_settings {
   config::limit_config limits;
   bool access_log;
   std::map<std::string, config::balance_policy> balance_by_service;
+  /// Services that send to all instances when none is healthy, instead of a 503.
+  std::set<std::string> fail_open_services;
 };
 
 }  // namespace dockmaster::net

@@ -126,6 +126,13 @@ std::shared_ptr<upstream_target> proxy_worker::pick(
     }
   }
   service.next = (service.next + 1) % n;
+  if (!best && settings_->fail_open_services.count(service_name)) {
+    // Nothing healthy and the operator prefers trying over a 503.
+    for (std::size_t i = 0; i < n && !best; ++i) {
+      const auto& candidate = targets[(service.next + i) % n];
+      if (std::find(exclude.begin(), exclude.end(), candidate) == exclude.end()) best = candidate;
+    }
+  }
   return best;
 }
 

@@ -1,0 +1,47 @@
+#pragma once
+
+#include <map>
+#include <memory>
+
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+#include "actors/health_tracker.hpp"
+#include "config/config.hpp"
+#include "messages/actor_types.hpp"
+
+namespace dockmaster::net {
+class health_prober;
+}
+
+namespace dockmaster::actors {
+
+struct health_watcher_state {
+  config::service_config service;
+  std::shared_ptr<net::health_prober> prober;
+  messages::upstream_proxy_actor proxy;
+  messages::restart_supervisor_actor supervisor;
+  messages::event_sink_actor sink;
+
+  struct watched {
+    messages::instance_id id;
+    health_tracker tracker;
+    bool probe_pending = false;
+  };
+  /// Instances by endpoint ("address:port").
+  std::map<std::string, watched> instances;
+
+  static inline const char* name = "health_watcher";
+};
+
+/// Probes every instance of one service on its own timer (the first probe of a new
+/// instance at once, the next ones every health.interval), through the prober's I/O
+/// thread, and turns the results into health changes for the service's proxy, the
+/// restart supervisor and the event sink. A hanging probe delays no other instance.
+messages::health_watcher_actor::behavior_type health_watcher(
+    messages::health_watcher_actor::stateful_pointer<health_watcher_state> self,
+    config::service_config service, std::shared_ptr<net::health_prober> prober,
+    messages::upstream_proxy_actor proxy, messages::restart_supervisor_actor supervisor,
+    messages::event_sink_actor sink);
+
+}  // namespace dockmaster::actors

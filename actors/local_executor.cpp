@@ -1,0 +1,132 @@
+#include "actors/local_executor.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+
+extern char** environ;
+
+namespace dockmaster::actors {
+
+using namespace messages;
+
+namespace {
+
+std::string join(const std::vector<std::string>& words) {
+  std::string text;
+  for (const auto& w : words) text += (text.empty() ? "" : " ") + w;
+  return text;
+}
+
+constexpr std::size_t output_limit = 16 * 1024;
+
+/// Runs argv with stdout and stderr on one pipe, in a process group of its own so that
+/// a timeout kills whatever it started too.
+restart_result run_command(const restart_request& request) {
+  restart_result result;
+  result.instance = request.instance;
+  result.action = request.action;
+  result.command = join(request.command);
+  result.container = "-";
+  auto started = std::chrono::steady_clock::now();
+  auto elapsed_ms = [&] {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                                 started)
+        .count();
+  };
+  int pipe_fds[2];
+  if (::pipe2(pipe_fds, O_CLOEXEC) != 0) {
+    result.error = std::string("pipe: ") + std::strerror(errno);
+    return result;
+  }
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], STDOUT_FILENO);
+  posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], STDERR_FILENO);
+  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+  if (!request.working_dir.empty())
+    posix_spawn_file_actions_addchdir_np(&actions, request.working_dir.c_str());
+  posix_spawnattr_t attributes;
+  posix_spawnattr_init(&attributes);
+  posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK);
+  posix_spawnattr_setpgroup(&attributes, 0);
+  sigset_t no_signals;
+  sigemptyset(&no_signals);
+  posix_spawnattr_setsigmask(&attributes, &no_signals);  // dockmaster blocks SIGTERM/SIGINT
+
+  std::vector<std::string> env_storage;
+  for (char** e = environ; *e != nullptr; ++e) env_storage.emplace_back(*e);
+  for (const auto& e : request.env) env_storage.push_back(e);
+  std::vector<char*> env;
+  for (auto& e : env_storage) env.push_back(e.data());
+  env.push_back(nullptr);
+  std::vector<std::string> argv_storage = request.command;
+  std::vector<char*> argv;
+  for (auto& a : argv_storage) argv.push_back(a.data());
+  argv.push_back(nullptr);
+
+  pid_t pid = -1;
+  int rc = ::posix_spawnp(&pid, argv[0], &actions, &attributes, argv.data(), env.data());
+  posix_spawn_file_actions_destroy(&actions);
+  posix_spawnattr_destroy(&attributes);
+  ::close(pipe_fds[1]);
+  if (rc != 0) {
+    ::close(pipe_fds[0]);
+    result.error = "cannot run " + request.command[0] + ": " + std::strerror(rc);
+    result.duration_ms = static_cast<std::uint64_t>(elapsed_ms());
+    return result;
+  }
+  result.ran = true;
+  // Read until the pipe closes or the time is up; keep the tail of the output.
+  bool timed_out = false;
+  char chunk[4096];
+  for (;;) {
+    auto left = static_cast<long long>(request.timeout_ms) - elapsed_ms();
+    if (left <= 0) {
+      timed_out = true;
+      break;
+    }
+    pollfd p{pipe_fds[0], POLLIN, 0};
+    int ready = ::poll(&p, 1, static_cast<int>(std::min<long long>(left, 1000)));
+    if (ready < 0 && errno == EINTR) continue;
+    if (ready == 0) continue;
+    auto n = ::read(pipe_fds[0], chunk, sizeof chunk);
+    if (n <= 0) break;
+    result.output_tail.append(chunk, static_cast<std::size_t>(n));
+    if (result.output_tail.size() > output_limit)
+      result.output_tail.erase(0, result.output_tail.size() - output_limit);
+  }
+  ::close(pipe_fds[0]);
+  if (timed_out) ::kill(-pid, SIGKILL);
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  result.finished = !timed_out;
+  if (timed_out) {
+    result.error = "timed out after " + std::to_string(request.timeout_ms) + " ms";
+  } else if (WIFEXITED(status)) {
+    result.exit_code = WEXITSTATUS(status);
+    if (result.exit_code != 0) result.error = "exited with " + std::to_string(result.exit_code);
+  } else if (WIFSIGNALED(status)) {
+    result.exit_code = 128 + WTERMSIG(status);
+    result.error = std::string("killed by signal ") + std::to_string(WTERMSIG(status));
+  }
+  result.duration_ms = static_cast<std::uint64_t>(elapsed_ms());
+  return result;
+}
+
+
+}  // namespace
+
+restart_executor_actor::behavior_type local_executor(executor_pointer self) {
+  return run_jobs(self, run_command);
+}
+
+}  // namespace dockmaster::actors

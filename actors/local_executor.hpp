@@ -1,0 +1,13 @@
+#pragma once
+
+#include "actors/executor_jobs.hpp"
+
+namespace dockmaster::actors {
+
+/// Runs a restart command on the host (executor "local": dockmaster outside Docker,
+/// and the README's demo), each on a thread of its own, with the same timeout and
+/// output capture as an exec in a container. A command past its timeout is killed.
+messages::restart_executor_actor::behavior_type local_executor(
+    executor_pointer self);
+
+}  // namespace dockmaster::actors

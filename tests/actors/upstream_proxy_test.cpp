@@ -1,0 +1,130 @@
+// The upstream_proxy actor against a recording stand-in for the acceptor: what it
+// publishes from its configured instances and their DNS answers.
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+#include <caf/all.hpp>
+
+#include "actors/upstream_proxy.hpp"
+#include "messages/actor_types.hpp"
+
+namespace dockmaster::actors {
+namespace {
+
+using namespace messages;
+
+/// Forwards every instance set it receives to `observer`.
+http_acceptor_actor::behavior_type recording_acceptor(http_acceptor_actor::pointer,
+                                                      caf::actor observer) {
+  return {
+      [observer](instance_set& set) { caf::anon_send(observer, set); },
+      [](drained_atom, std::uint64_t) {},
+      [](timeout_atom) {},
+      [](listening_atom) { return std::vector<std::uint16_t>{}; },
+      [](drain_atom) { return drain_result{}; },
+  };
+}
+
+class system_config : public caf::actor_system_config {
+ public:
+  system_config() {
+    add_message_type<upstream_instance>("upstream_instance");
+    add_message_type<instance_set>("instance_set");
+    add_message_type<resolution_result>("resolution_result");
+    add_message_type<drain_result>("drain_result");
+    set("logger.console", caf::atom("none"));
+  }
+};
+
+bool contains(const instance_set& set, const std::string& address, std::uint16_t port) {
+  return std::any_of(set.instances.begin(), set.instances.end(), [&](const auto& i) {
+    return i.address == address && i.port == port;
+  });
+}
+
+class UpstreamProxyActor : public ::testing::Test {
+ protected:
+  instance_set next_published(caf::scoped_actor& self) {
+    instance_set result;
+    bool received = false;
+    self->receive([&](instance_set& set) { result = set; received = true; },
+                  caf::after(std::chrono::seconds(10)) >> [] {});
+    EXPECT_TRUE(received) << "no instance set published within 10 s";
+    return result;
+  }
+
+  system_config config_;
+  caf::actor_system system_{config_};
+};
+
+TEST_F(UpstreamProxyActor, PublishesEveryAddressOfEveryConfiguredInstance) {
+  caf::scoped_actor self{system_};
+  auto acceptor = system_.spawn(recording_acceptor, caf::actor{self});
+  config::service_config service;
+  service.name = "backend";
+  service.instances = {{"localhost", 8001}, {"127.0.0.9", 81}};
+  auto proxy = system_.spawn(upstream_proxy, service, acceptor, restart_supervisor_actor{},
+                             event_sink_actor{}, std::shared_ptr<net::health_prober>{});
+  auto set = next_published(self);
+  EXPECT_EQ(set.service, "backend");
+  EXPECT_TRUE(contains(set, "127.0.0.1", 8001)) << "localhost stands for its addresses";
+  EXPECT_TRUE(contains(set, "127.0.0.9", 81));
+  for (const auto& instance : set.instances) EXPECT_TRUE(instance.healthy);
+  self->send_exit(proxy, caf::exit_reason::user_shutdown);
+  self->send_exit(acceptor, caf::exit_reason::user_shutdown);
+}
+
+TEST_F(UpstreamProxyActor, ANameThatDoesNotResolveContributesNoAddress) {
+  caf::scoped_actor self{system_};
+  auto acceptor = system_.spawn(recording_acceptor, caf::actor{self});
+  config::service_config service;
+  service.name = "backend";
+  service.instances = {{"no-such-host.invalid", 80}, {"127.0.0.5", 80}};
+  auto proxy = system_.spawn(upstream_proxy, service, acceptor, restart_supervisor_actor{},
+                             event_sink_actor{}, std::shared_ptr<net::health_prober>{});
+  auto set = next_published(self);
+  ASSERT_EQ(set.instances.size(), 1u);
+  EXPECT_EQ(set.instances[0].address, "127.0.0.5");
+  self->send_exit(proxy, caf::exit_reason::user_shutdown);
+  self->send_exit(acceptor, caf::exit_reason::user_shutdown);
+}
+
+TEST_F(UpstreamProxyActor, AnswersGetWithThePublishedSetAfterTheFirstResolution) {
+  caf::scoped_actor self{system_};
+  auto acceptor = system_.spawn(recording_acceptor, caf::actor{self});
+  config::service_config service;
+  service.name = "frontend";
+  service.instances = {{"localhost", 3001}};
+  auto proxy = system_.spawn(upstream_proxy, service, acceptor, restart_supervisor_actor{},
+                             event_sink_actor{}, std::shared_ptr<net::health_prober>{});
+  instance_set answered;
+  self->request(proxy, std::chrono::seconds(10), get_atom::value)
+      .receive([&](instance_set& set) { answered = set; }, [](caf::error&) { FAIL(); });
+  EXPECT_TRUE(contains(answered, "127.0.0.1", 3001));
+  self->send_exit(proxy, caf::exit_reason::user_shutdown);
+  self->send_exit(acceptor, caf::exit_reason::user_shutdown);
+}
+
+TEST_F(UpstreamProxyActor, DoesNotPublishAgainWhileTheSetIsUnchanged) {
+  caf::scoped_actor self{system_};
+  auto acceptor = system_.spawn(recording_acceptor, caf::actor{self});
+  config::service_config service;
+  service.name = "backend";
+  service.instances = {{"localhost", 8002}};
+  service.resolve_interval = std::chrono::milliseconds(20);
+  auto proxy = system_.spawn(upstream_proxy, service, acceptor, restart_supervisor_actor{},
+                             event_sink_actor{}, std::shared_ptr<net::health_prober>{});
+  next_published(self);
+  // Ten resolution rounds later there must still be nothing new.
+  bool published_again = false;
+  self->receive([&](instance_set&) { published_again = true; },
+                caf::after(std::chrono::milliseconds(200)) >> [] {});
+  EXPECT_FALSE(published_again);
+  self->send_exit(proxy, caf::exit_reason::user_shutdown);
+  self->send_exit(acceptor, caf::exit_reason::user_shutdown);
+}
+
+}  // namespace
+}  // namespace dockmaster::actors

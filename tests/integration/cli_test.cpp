@@ -1,0 +1,135 @@
+// The command line of the real binary: --check-config, --version, --help, bad usage.
+
+#include <gtest/gtest.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <nlohmann/json.hpp>
+
+#include "support/harness.hpp"
+
+namespace dockmaster::test {
+namespace {
+
+using nlohmann::json;
+
+/// Runs the binary with `args` to its end (at most 20 s).
+struct finished_run {
+  std::optional<int> exit_code;
+  std::string out;
+  std::string err;
+};
+
+finished_run run_binary(std::vector<std::string> args) {
+  args.insert(args.begin(), DOCKMASTER_BINARY);
+  child_process process(args);
+  finished_run result;
+  if (process.wait_exit(std::chrono::seconds(20))) result.exit_code = process.exit_code();
+  process.wait_output_closed(std::chrono::seconds(5));
+  result.out = process.stdout_text();
+  result.err = process.stderr_text();
+  return result;
+}
+
+const char* valid_config = R"({
+  "listen": "127.0.0.1:0",
+  "services": {"backend": {"instances": ["127.0.0.1:8000", "backend.internal:8000"]},
+               "frontend": {"instances": ["127.0.0.1:3000"]}},
+  "routes": [{"prefix": "/api/", "service": "backend", "strip_prefix": true},
+             {"prefix": "/", "service": "frontend"}],
+  "timeouts": {"connect": "2s", "upstream_response": "30s"},
+  "log": {"level": "warn", "format": "json"}
+})";
+
+TEST(Cli, CheckConfigOnAValidFileExits0) {
+  temp_file file(valid_config);
+  auto run = run_binary({"--check-config", file.path()});
+  EXPECT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_NE(run.out.find("valid"), std::string::npos) << run.out;
+}
+
+TEST(Cli, CheckConfigOnABadAddressExitsNonZeroNamingTheKeyPath) {
+  temp_file file(R"({"services": {"backend": {"instances": ["127.0.0.1:8000", "no-port-here"]}}})");
+  auto run = run_binary({"--check-config", file.path()});
+  ASSERT_TRUE(run.exit_code);
+  EXPECT_NE(*run.exit_code, 0);
+  EXPECT_NE(run.err.find("services.backend.instances[1]"), std::string::npos) << run.err;
+}
+
+TEST(Cli, CheckConfigOnAMisspeltKeyNamesIt) {
+  temp_file file(R"({"timeouts": {"conect": "2s"}})");
+  auto run = run_binary({"--check-config", file.path()});
+  ASSERT_TRUE(run.exit_code);
+  EXPECT_NE(*run.exit_code, 0);
+  EXPECT_NE(run.err.find("timeouts.conect"), std::string::npos) << run.err;
+}
+
+TEST(Cli, CheckConfigOnARouteToAnUnknownServiceNamesTheRoute) {
+  temp_file file(R"({"services": {"api": {"instances": ["127.0.0.1:1"]}},
+                     "routes": [{"prefix": "/", "service": "api"}, {"prefix": "/x/", "service": "nope"}]})");
+  auto run = run_binary({"--check-config", file.path()});
+  ASSERT_TRUE(run.exit_code);
+  EXPECT_NE(*run.exit_code, 0);
+  EXPECT_NE(run.err.find("routes[1].service"), std::string::npos) << run.err;
+}
+
+TEST(Cli, CheckConfigOnInvalidJsonOrAMissingFileExitsNonZero) {
+  temp_file broken(R"({"listen": )");
+  auto run = run_binary({"--check-config", broken.path()});
+  ASSERT_TRUE(run.exit_code);
+  EXPECT_NE(*run.exit_code, 0);
+  EXPECT_FALSE(run.err.empty());
+
+  auto missing = run_binary({"--check-config", "/nonexistent/dockmaster.json"});
+  ASSERT_TRUE(missing.exit_code);
+  EXPECT_NE(*missing.exit_code, 0);
+  EXPECT_NE(missing.err.find("/nonexistent/dockmaster.json"), std::string::npos) << missing.err;
+}
+
+TEST(Cli, VersionPrintsTheVersionAndExits0) {
+  auto run = run_binary({"--version"});
+  EXPECT_EQ(run.exit_code, 0);
+  EXPECT_EQ(run.out, std::string("dockmaster ") + DOCKMASTER_VERSION + "\n");
+}
+
+TEST(Cli, HelpPrintsTheUsageAndExits0) {
+  auto run = run_binary({"--help"});
+  EXPECT_EQ(run.exit_code, 0);
+  EXPECT_NE(run.out.find("usage: dockmaster"), std::string::npos) << run.out;
+  EXPECT_NE(run.out.find("--check-config FILE"), std::string::npos);
+  EXPECT_NE(run.out.find("--config FILE"), std::string::npos);
+}
+
+TEST(Cli, AnUnknownArgumentExitsNonZeroWithTheUsage) {
+  auto run = run_binary({"--frobnicate"});
+  ASSERT_TRUE(run.exit_code);
+  EXPECT_NE(*run.exit_code, 0);
+  EXPECT_NE(run.err.find("--frobnicate"), std::string::npos) << run.err;
+  EXPECT_NE(run.err.find("usage:"), std::string::npos) << run.err;
+
+  auto incomplete = run_binary({"--config"});
+  ASSERT_TRUE(incomplete.exit_code);
+  EXPECT_NE(*incomplete.exit_code, 0);
+}
+
+TEST(Cli, ConfigWithAnInvalidFileExitsNonZeroWithoutServing) {
+  temp_file file(R"({"listen": "127.0.0.1:99999"})");
+  auto run = run_binary({"--config", file.path()});
+  ASSERT_TRUE(run.exit_code) << "the binary kept running with an invalid config";
+  EXPECT_NE(*run.exit_code, 0);
+  EXPECT_NE(run.err.find("listen"), std::string::npos) << run.err;
+}
+
+TEST(Cli, AListenAddressInUseExitsNonZeroNamingTheAddress) {
+  boost::asio::io_context io;
+  boost::asio::ip::tcp::acceptor taken(io, {boost::asio::ip::make_address("127.0.0.1"), 0});
+  auto port = std::to_string(taken.local_endpoint().port());
+  temp_file file(R"({"listen": "127.0.0.1:)" + port + R"(", "log": {"level": "info"}})");
+  auto run = run_binary({"--config", file.path()});
+  ASSERT_TRUE(run.exit_code) << "the binary kept running although it could not listen";
+  EXPECT_NE(*run.exit_code, 0);
+  EXPECT_NE(run.err.find("127.0.0.1:" + port), std::string::npos) << run.err;
+}
+
+}  // namespace
+}  // namespace dockmaster::test

@@ -1,0 +1,89 @@
+// Graceful drain of the real binary on SIGTERM: no new connections, idle connections
+// closed, the request in flight finished, exit status 0.
+
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <nlohmann/json.hpp>
+
+#include "support/harness.hpp"
+#include "support/http_client.hpp"
+#include "support/test_upstream.hpp"
+#include "support/wait.hpp"
+
+namespace dockmaster::test {
+namespace {
+
+using nlohmann::json;
+
+std::string child_config(const test_upstream& upstream, const std::string& drain = "10s") {
+  json cfg = {
+      {"listen", "127.0.0.1:0"},
+      {"services", {{"app", {{"instances", {upstream.host_port()}}}}}},
+      {"routes", {{{"prefix", "/"}, {"service", "app"}}}},
+      {"timeouts", {{"drain", drain}}},
+      {"actor_system", {{"io_threads", 2}}},
+      {"log", {{"level", "info"}, {"access_log", false}}},
+  };
+  return cfg.dump();
+}
+
+TEST(Drain, OnSigtermTheBinaryRefusesNewConnectionsFinishesTheRequestInFlightAndExits0) {
+  test_upstream upstream{"app"};
+  dockmaster_process dockmaster(child_config(upstream));
+  auto& process = dockmaster.process();
+
+  // An idle keep-alive connection, and a request in flight.
+  http_client idle(dockmaster.port());
+  ASSERT_EQ(idle.get("/before").result_int(), 200);
+  http_client slow(dockmaster.port());
+  slow.send_raw("GET /slow?ms=3000 HTTP/1.1\r\nHost: test.local\r\n\r\n");
+  ASSERT_TRUE(wait_until([&] { return upstream.in_flight() == 1; }));
+
+  process.kill(SIGTERM);
+  EXPECT_TRUE(wait_until([&] { return connection_refused(dockmaster.port()); }, std::chrono::seconds(5)))
+      << "new connections are still accepted after SIGTERM";
+  EXPECT_TRUE(idle.closed_by_server_within(std::chrono::seconds(5)));
+  // Still draining: the slow request has not been answered yet.
+  EXPECT_TRUE(process.running());
+  EXPECT_EQ(upstream.in_flight(), 1u);
+
+  auto r = slow.read_response();
+  EXPECT_EQ(r.result_int(), 200);
+  EXPECT_EQ(json::parse(r.body())["target"], "/slow?ms=3000");
+
+  ASSERT_TRUE(process.wait_exit(std::chrono::seconds(10))) << "still running after the drain";
+  EXPECT_EQ(process.exit_code(), 0) << process.stderr_text();
+}
+
+TEST(Drain, ARequestLongerThanTheDrainTimeoutDoesNotKeepTheBinaryAlive) {
+  test_upstream upstream{"app"};
+  dockmaster_process dockmaster(child_config(upstream, "300ms"));
+  auto& process = dockmaster.process();
+
+  http_client slow(dockmaster.port());
+  slow.send_raw("GET /slow?ms=20000 HTTP/1.1\r\nHost: test.local\r\n\r\n");
+  ASSERT_TRUE(wait_until([&] { return upstream.in_flight() == 1; }));
+
+  process.kill(SIGTERM);
+  ASSERT_TRUE(process.wait_exit(std::chrono::seconds(10))) << "the drain timeout was not applied";
+  EXPECT_EQ(process.exit_code(), 0) << process.stderr_text();
+  EXPECT_NE(process.stderr_text().find("drain timed out"), std::string::npos) << process.stderr_text();
+  // The cut request's client sees its connection end.
+  EXPECT_TRUE(slow.closed_by_server_within(std::chrono::seconds(5)));
+}
+
+TEST(Drain, SigintDrainsLikeSigterm) {
+  test_upstream upstream{"app"};
+  dockmaster_process dockmaster(child_config(upstream));
+  auto& process = dockmaster.process();
+  http_client client(dockmaster.port());
+  ASSERT_EQ(client.get("/").result_int(), 200);
+
+  process.kill(SIGINT);
+  ASSERT_TRUE(process.wait_exit(std::chrono::seconds(10)));
+  EXPECT_EQ(process.exit_code(), 0) << process.stderr_text();
+}
+
+}  // namespace
+}  // namespace dockmaster::test

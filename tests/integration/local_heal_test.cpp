@@ -1,0 +1,217 @@
+// Healing with the local executor: a real HTTP service (Python's http.server) is
+// killed, dockmaster's probes notice, the supervisor runs the restart command on the
+// host, and the service answers through the proxy again. Also: the cap, after which
+// dockmaster gives up and says so, and failing instances leaving rotation.
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <signal.h>
+
+#include <boost/asio/ip/tcp.hpp>
+#include <nlohmann/json.hpp>
+
+#include "support/harness.hpp"
+#include "support/http_client.hpp"
+#include "support/test_upstream.hpp"
+#include "support/wait.hpp"
+
+namespace dockmaster::test {
+namespace {
+
+using json = nlohmann::json;
+
+std::uint16_t free_port() {
+  boost::asio::io_context io;
+  boost::asio::ip::tcp::acceptor acceptor(io, {boost::asio::ip::make_address("127.0.0.1"), 0});
+  return acceptor.local_endpoint().port();
+}
+
+/// A folder with a `health` file, served by `python3 -m http.server` on a port.
+class python_service {
+ public:
+  python_service() : port_(free_port()) {
+    char pattern[] = "/tmp/dockmaster-heal-XXXXXX";
+    dir_ = ::mkdtemp(pattern);
+    std::ofstream(dir_ + "/health") << "ok\n";
+  }
+  ~python_service() {
+    if (auto pid = restarted_pid()) ::kill(*pid, SIGKILL);
+    std::system(("rm -rf " + dir_).c_str());
+  }
+
+  /// The command that (re)starts the service in the background and records its pid.
+  std::vector<std::string> start_command() const {
+    return {"sh", "-c",
+            "cd " + dir_ + " && python3 -m http.server " + std::to_string(port_) +
+                " --bind 127.0.0.1 >/dev/null 2>&1 & echo $! > " + dir_ + "/pid"};
+  }
+
+  std::optional<pid_t> restarted_pid() const {
+    std::ifstream in(dir_ + "/pid");
+    pid_t pid = 0;
+    if (in >> pid && pid > 0) return pid;
+    return std::nullopt;
+  }
+
+  void forget_pid() const { std::remove((dir_ + "/pid").c_str()); }
+
+  /// The command that runs the service in the foreground (the first start).
+  std::vector<std::string> foreground_command() const {
+    return {"/bin/sh", "-c",
+            "cd " + dir_ + " && exec python3 -m http.server " + std::to_string(port_) +
+                " --bind 127.0.0.1"};
+  }
+
+  std::uint16_t port() const { return port_; }
+  std::string host_port() const { return "127.0.0.1:" + std::to_string(port_); }
+
+ private:
+  std::uint16_t port_;
+  std::string dir_;
+};
+
+bool answers_ok(std::uint16_t port, const std::string& target) {
+  try {
+    http_client client(port, "127.0.0.1", std::chrono::seconds(2));
+    return client.get(target).result_int() == 200;
+  } catch (const std::exception&) {
+    return false;
+  }
+}
+
+config::config healing_config(const std::string& instance, std::vector<std::string> command) {
+  auto cfg = make_config();
+  auto& service = add_service(cfg, "backend", {instance});
+  add_route(cfg, "/", "backend");
+  service.health.kind = config::probe_kind::http;
+  service.health.http.path = "/health";
+  service.health.interval = std::chrono::milliseconds(100);
+  service.health.timeout = std::chrono::milliseconds(500);
+  service.health.unhealthy_after = 2;
+  service.health.healthy_after = 1;
+  service.restart.executor = config::restart_executor::local;
+  service.restart.command = std::move(command);
+  service.restart.timeout = std::chrono::seconds(5);
+  service.restart.backoff_initial = std::chrono::milliseconds(200);
+  service.restart.backoff_max = std::chrono::milliseconds(400);
+  return cfg;
+}
+
+json status_of(in_process_proxy& proxy) { return json::parse(proxy.runtime().status_json()); }
+
+std::size_t count_events(const json& status, const std::string& kind) {
+  std::size_t n = 0;
+  for (const auto& event : status["history"]) n += event["event"] == kind;
+  return n;
+}
+
+TEST(LocalHeal, AKilledServiceIsRestartedByItsCommandAndServesThroughTheProxyAgain) {
+  python_service service;
+  auto first = std::make_unique<child_process>(service.foreground_command());
+  ASSERT_TRUE(wait_until([&] { return answers_ok(service.port(), "/health"); }, 10s));
+
+  auto cfg = healing_config(service.host_port(), service.start_command());
+  // Python needs a moment to start: its failed probes meanwhile do not count.
+  cfg.services["backend"].health.start_period = std::chrono::seconds(5);
+  in_process_proxy proxy(cfg);
+  ASSERT_TRUE(wait_until([&] { return answers_ok(proxy.port(), "/health"); }, 10s))
+      << proxy.runtime().status_json();
+  EXPECT_EQ(status_of(proxy)["services"]["backend"]["state"], "healthy");
+
+  first->kill(SIGKILL);
+  first->wait_exit(5s);
+  // The proxy stops answering 200 while it is down, then answers again by itself.
+  ASSERT_TRUE(wait_until([&] { return !answers_ok(proxy.port(), "/health"); }, 5s));
+  ASSERT_TRUE(wait_until([&] { return answers_ok(proxy.port(), "/health"); }, 15s))
+      << proxy.runtime().status_json();
+
+  auto status = status_of(proxy);
+  ASSERT_TRUE(service.restarted_pid().has_value()) << "the restart command did not run";
+  const auto& instance = status["services"]["backend"]["instances"][0];
+  EXPECT_EQ(instance["restarts"].get<int>(), 1) << "one restart, not one per failed probe";
+  EXPECT_EQ(instance["last_restart"]["exit_code"], 0);
+  EXPECT_EQ(instance["last_restart"]["action"], "local");
+  EXPECT_NE(instance["last_restart"]["command"].get<std::string>().find("http.server"),
+            std::string::npos);
+  EXPECT_GE(count_events(status, "restart_done"), 1u);
+  EXPECT_TRUE(wait_until([&] {
+    return status_of(proxy)["services"]["backend"]["state"] == "healthy";
+  }));
+}
+
+TEST(LocalHeal, AServiceThatNeverRecoversIsRestartedUpToTheCapThenGivenUp) {
+  refusing_port dead;
+  auto cfg = healing_config(dead.host_port(), {"sh", "-c", "echo trying; exit 0"});
+  cfg.services["backend"].restart.max_restarts = 2;
+  cfg.services["backend"].restart.backoff_initial = std::chrono::milliseconds(50);
+  cfg.services["backend"].restart.backoff_max = std::chrono::milliseconds(50);
+  in_process_proxy proxy(cfg);
+
+  ASSERT_TRUE(wait_until([&] { return status_of(proxy)["services"]["backend"]["state"] == "given_up"; },
+                         15s))
+      << proxy.runtime().status_json();
+  auto status = status_of(proxy);
+  EXPECT_EQ(count_events(status, "restart_started"), 2u);
+  EXPECT_EQ(count_events(status, "given_up"), 1u);
+  EXPECT_EQ(status["services"]["backend"]["instances"][0]["last_restart"]["output_tail"], "trying\n");
+  // Many probe intervals and backoffs later, nothing more has been tried.
+  std::this_thread::sleep_for(1s);
+  EXPECT_EQ(count_events(status_of(proxy), "restart_started"), 2u);
+  // Requests get the manager's 503, not a hang or a crash.
+  http_client client(proxy.port());
+  EXPECT_EQ(client.get("/").result_int(), 503);
+}
+
+TEST(LocalHeal, AFailingRestartCommandIsRecordedWithItsExitCodeAndOutput) {
+  refusing_port dead;
+  auto cfg = healing_config(dead.host_port(), {"sh", "-c", "echo broken >&2; exit 3"});
+  cfg.services["backend"].restart.max_restarts = 1;
+  in_process_proxy proxy(cfg);
+  ASSERT_TRUE(wait_until([&] { return count_events(status_of(proxy), "restart_failed") >= 1; }, 15s))
+      << proxy.runtime().status_json();
+  auto status = status_of(proxy);
+  const auto& last = status["services"]["backend"]["instances"][0]["last_restart"];
+  EXPECT_EQ(last["exit_code"], 3);
+  EXPECT_EQ(last["output_tail"], "broken\n");
+  EXPECT_EQ(last["error"], "exited with 3");
+}
+
+TEST(LocalHeal, AnUnhealthyInstanceLeavesRotationSoClientsSeeNoFailure) {
+  test_upstream live("live");
+  live.start();
+  refusing_port dead;
+  auto cfg = make_config();
+  auto& service = add_service(cfg, "backend", {live.host_port(), dead.host_port()});
+  add_route(cfg, "/", "backend");
+  service.health.kind = config::probe_kind::tcp;
+  service.health.interval = std::chrono::milliseconds(100);
+  service.health.unhealthy_after = 1;
+  in_process_proxy proxy(cfg);
+  ASSERT_TRUE(wait_until([&] {
+    auto s = status_of(proxy)["services"]["backend"];
+    return s["state"] == "degraded";
+  }, 10s)) << proxy.runtime().status_json();
+  http_client client(proxy.port());
+  auto before = live.request_count();
+  for (int i = 0; i < 50; ++i) ASSERT_EQ(client.get("/").result_int(), 200);
+  EXPECT_EQ(live.request_count() - before, 50u) << "every request went to the live instance";
+}
+
+TEST(LocalHeal, ANewInstanceTakesNoTrafficBeforeItPassesItsProbe) {
+  refusing_port dead;
+  auto cfg = make_config();
+  auto& service = add_service(cfg, "backend", {dead.host_port()});
+  add_route(cfg, "/", "backend");
+  service.health.kind = config::probe_kind::http;
+  service.health.interval = std::chrono::seconds(60);  // one probe only
+  in_process_proxy proxy(cfg);
+  // Never probed healthy: the manager answers 503 itself instead of trying it.
+  http_client client(proxy.port());
+  auto response = client.get("/");
+  EXPECT_EQ(response.result_int(), 503);
+  EXPECT_NE(response.body().find("no healthy instance"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace dockmaster::test
