@@ -140,7 +140,7 @@ container_info parse_inspect(const json& doc) {
   return info;
 }
 
-// An entry of GET /containers/json: it has no StartedAt nor Hostname.
+// An entry of GET /containers/json (it has no StartedAt nor Hostname).
 container_info parse_list_entry(const json& entry) {
   if (!entry.is_object()) throw std::invalid_argument("an entry is not an object");
   container_info info;
@@ -198,12 +198,25 @@ std::vector<container_info> engine_client::list_containers(const std::vector<std
     target += "?filters=" + percent_encode(filters.dump());
   }
   const json doc = call_json(ctx, "GET", target);
-  std::vector<container_info> out;
+  std::vector<container_info> listed;
   try {
     if (!doc.is_array()) throw std::invalid_argument("not an array");
-    for (const auto& entry : doc) out.push_back(parse_list_entry(entry));
+    for (const auto& entry : doc) listed.push_back(parse_list_entry(entry));
   } catch (const std::exception& e) {
     throw_malformed("GET", target, 200, e.what());
+  }
+  // The list has neither StartedAt nor Hostname: each container is inspected too (a
+  // service has few). One that is gone or stopped in between is left out.
+  std::vector<container_info> out;
+  out.reserve(listed.size());
+  for (auto& entry : listed) {
+    try {
+      auto info = inspect_container(entry.id);
+      if (info.state != "running") continue;
+      out.push_back(std::move(info));
+    } catch (const engine_error& e) {
+      if (e.status() != 404) throw;
+    }
   }
   return out;
 }

@@ -210,7 +210,9 @@ cmd_status() {
 cmd_images() {
   ping_engine || die "no engine answers at $sock: run $0 start first"
   local busybox=/bin/busybox
-  [[ -x $busybox ]] && "$busybox" --list 2>/dev/null | grep -qx httpd || die "$busybox (busybox-static) missing: run $0 start"
+  if ! { [[ -x $busybox ]] && "$busybox" --list 2>/dev/null | grep -qx httpd; }; then
+    die "$busybox (busybox-static) missing: run $0 start"
+  fi
   local name ctx
   for name in "${images[@]}"; do
     ctx=$dir/build/$name
@@ -228,7 +230,7 @@ cmd_clean() {
   local ids
   ids=$(docker_cli ps -aq --filter "label=$test_label")
   if [[ -n $ids ]]; then
-    say "removing test containers: $(echo $ids)"
+    say "removing test containers: ${ids//$'\n'/ }"
     # shellcheck disable=SC2086
     docker_cli rm -f -v $ids >/dev/null
   fi

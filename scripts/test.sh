@@ -1,11 +1,18 @@
 #!/usr/bin/env bash
 # Sets up the machine, builds with AddressSanitizer and UndefinedBehaviorSanitizer,
-# and runs every test (unit and integration, on loopback) through CTest.
+# starts a private Docker engine, and runs every test (unit, integration on loopback,
+# and against the real engine) through CTest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/setup.sh
 scripts/build.sh asan
+
+# The real-engine tests: a private dockerd (never the system's) and the test image.
+eval "$(scripts/docker_engine.sh start)"
+trap "$PWD/scripts/docker_engine.sh stop || true" EXIT
+scripts/docker_engine.sh images
+export DOCKMASTER_REAL_DOCKER=1
 # Leak checks stay on; CAF keeps a few process-lifetime singletons, hence the suppressions.
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
 export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$PWD/tests/lsan.supp}

@@ -194,16 +194,34 @@ TEST(EngineClientFake, InspectEncodesTheName) {
   EXPECT_EQ(engine.requests().at(0).target, "/v1.41/containers/a%20b%2Fc%3Fd/json");
 }
 
-TEST(EngineClientFake, ListSendsLabelFiltersAndParsesEntries) {
+TEST(EngineClientFake, ListSendsLabelFiltersAndInspectsEachContainer) {
   fake_docker_engine engine([](fake_docker_engine::exchange& ex) {
-    if (ex.req().path != "/containers/json") return;
-    ex.reply_json(200, json::parse(R"([
-      {"Id": "aaa", "Names": ["/web"], "State": "running", "Labels": {"app": "shop"},
-       "HostConfig": {"NetworkMode": "host"}, "NetworkSettings": {"Networks": {"host": {"IPAddress": ""}}}},
-      {"Id": "bbb", "Names": ["/web/db", "/db"], "State": "running", "Labels": null,
-       "HostConfig": {"NetworkMode": "default"},
-       "NetworkSettings": {"Networks": {"bridge": {"IPAddress": "172.17.0.3"}}}}
-    ])"));
+    const auto& p = ex.req().path;
+    if (p == "/containers/json") {
+      ex.reply_json(200, json::parse(R"([
+        {"Id": "aaa", "Names": ["/web"], "State": "running", "Labels": {"app": "shop"},
+         "HostConfig": {"NetworkMode": "host"}, "NetworkSettings": {"Networks": {"host": {"IPAddress": ""}}}},
+        {"Id": "bbb", "Names": ["/web/db", "/db"], "State": "running", "Labels": null,
+         "HostConfig": {"NetworkMode": "default"},
+         "NetworkSettings": {"Networks": {"bridge": {"IPAddress": "172.17.0.3"}}}},
+        {"Id": "ccc", "Names": ["/gone"], "State": "running"},
+        {"Id": "ddd", "Names": ["/stopped"], "State": "running"}
+      ])"));
+    } else if (p == "/containers/aaa/json") {
+      ex.reply_json(200, json::parse(R"({"Id": "aaa", "Name": "/web",
+        "State": {"Status": "running", "StartedAt": "2026-01-01T00:00:00Z"},
+        "Config": {"Hostname": "webhost", "Labels": {"app": "shop"}},
+        "HostConfig": {"NetworkMode": "host"}, "NetworkSettings": {"Networks": {"host": {"IPAddress": ""}}}})"));
+    } else if (p == "/containers/bbb/json") {
+      ex.reply_json(200, json::parse(R"({"Id": "bbb", "Name": "/db",
+        "State": {"Status": "running", "StartedAt": "2026-01-02T00:00:00Z"},
+        "Config": {"Hostname": "dbhost", "Labels": null}, "HostConfig": {"NetworkMode": "default"},
+        "NetworkSettings": {"Networks": {"bridge": {"IPAddress": "172.17.0.3"}}}})"));
+    } else if (p == "/containers/ccc/json") {
+      ex.reply_error(404, "No such container: ccc");  // removed between the list and the inspect
+    } else if (p == "/containers/ddd/json") {
+      ex.reply_json(200, json::parse(R"({"Id": "ddd", "Name": "/stopped", "State": {"Status": "exited"}})"));
+    }
   });
   engine_client client(engine.socket_path());
   const auto list = client.list_containers({"app=shop", "tier"});
@@ -211,10 +229,13 @@ TEST(EngineClientFake, ListSendsLabelFiltersAndParsesEntries) {
   EXPECT_EQ(list[0].id, "aaa");
   EXPECT_EQ(list[0].name, "web");
   EXPECT_EQ(list[0].state, "running");
+  EXPECT_EQ(list[0].hostname, "webhost");
+  EXPECT_EQ(list[0].started_at, "2026-01-01T00:00:00Z");
   EXPECT_TRUE(list[0].host_network);
   EXPECT_TRUE(list[0].addresses.empty());
   EXPECT_EQ(list[0].labels.at("app"), "shop");
   EXPECT_EQ(list[1].name, "db");
+  EXPECT_EQ(list[1].hostname, "dbhost");
   EXPECT_FALSE(list[1].host_network);
   EXPECT_EQ(list[1].addresses, std::vector<std::string>{"172.17.0.3"});
   EXPECT_TRUE(list[1].labels.empty());
@@ -222,6 +243,17 @@ TEST(EngineClientFake, ListSendsLabelFiltersAndParsesEntries) {
   const auto req = engine.requests().at(0);
   ASSERT_EQ(req.query.rfind("filters=", 0), 0u) << req.query;
   EXPECT_EQ(json::parse(percent_decode(req.query.substr(8))), json::parse(R"({"label":["app=shop","tier"]})"));
+  EXPECT_EQ(engine.requests().size(), 5u);
+}
+
+TEST(EngineClientFake, ListFailsWhenAnInspectFails) {
+  fake_docker_engine engine([](fake_docker_engine::exchange& ex) {
+    if (ex.req().path == "/containers/json") ex.reply(200, R"([{"Id": "aaa", "Names": ["/web"]}])");
+    else ex.reply_error(500, "engine trouble");
+  });
+  engine_client client(engine.socket_path());
+  const auto e = expect_engine_error([&] { client.list_containers({"a=b"}); });
+  EXPECT_EQ(e.status(), 500);
 }
 
 TEST(EngineClientFake, ListWithoutFiltersSendsNoQuery) {

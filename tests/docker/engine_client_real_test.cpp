@@ -90,6 +90,8 @@ TEST_F(RealEngine, ListByLabelFindsTheContainer) {
   EXPECT_EQ(found[0].state, "running");
   EXPECT_TRUE(found[0].host_network);
   EXPECT_EQ(found[0].labels.at(test_label), name_);
+  EXPECT_EQ(found[0].started_at, client_->inspect_container(id_).started_at);
+  EXPECT_FALSE(found[0].hostname.empty());
 
   // Every label must match; a key alone matches any value.
   EXPECT_EQ(client_->list_containers({std::string(test_label), "dockmaster.test.suite=engine_client_real"}).size() >= 1,

@@ -13,18 +13,19 @@ namespace {
 
 using nlohmann::json;
 
-/// Runs the binary with `args` to its end (at most 20 s).
+/// Runs the binary with `args` to its end (at most `timeout`).
 struct finished_run {
   std::optional<int> exit_code;
   std::string out;
   std::string err;
 };
 
-finished_run run_binary(std::vector<std::string> args) {
+finished_run run_binary(std::vector<std::string> args,
+                        std::chrono::milliseconds timeout = std::chrono::seconds(20)) {
   args.insert(args.begin(), DOCKMASTER_BINARY);
   child_process process(args);
   finished_run result;
-  if (process.wait_exit(std::chrono::seconds(20))) result.exit_code = process.exit_code();
+  if (process.wait_exit(timeout)) result.exit_code = process.exit_code();
   process.wait_output_closed(std::chrono::seconds(5));
   result.out = process.stdout_text();
   result.err = process.stderr_text();
@@ -125,8 +126,8 @@ TEST(Cli, AListenAddressInUseExitsNonZeroNamingTheAddress) {
   boost::asio::ip::tcp::acceptor taken(io, {boost::asio::ip::make_address("127.0.0.1"), 0});
   auto port = std::to_string(taken.local_endpoint().port());
   temp_file file(R"({"listen": "127.0.0.1:)" + port + R"(", "log": {"level": "info"}})");
-  auto run = run_binary({"--config", file.path()});
-  ASSERT_TRUE(run.exit_code) << "the binary kept running although it could not listen";
+  auto run = run_binary({"--config", file.path()}, std::chrono::seconds(10));
+  ASSERT_TRUE(run.exit_code) << "the binary kept running although it could not listen; stderr:\n" << run.err;
   EXPECT_NE(*run.exit_code, 0);
   EXPECT_NE(run.err.find("127.0.0.1:" + port), std::string::npos) << run.err;
 }

@@ -1,0 +1,245 @@
+// Healing against a REAL Docker engine (scripts/docker_engine.sh starts a private one):
+// the service process inside a container dies, dockmaster's probes notice, the
+// supervisor runs the restart command in that container through the Engine API, and
+// the service answers through the proxy again, while the container itself is never
+// restarted. Containers use host networking: all traffic stays on 127.0.0.1.
+
+#include <gtest/gtest.h>
+
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "docker/engine_client.hpp"
+#include "support/docker_containers.hpp"
+#include "support/harness.hpp"
+#include "support/http_client.hpp"
+#include "support/wait.hpp"
+
+namespace dockmaster::test {
+namespace {
+
+using json = nlohmann::json;
+namespace ds = docker_support;
+
+class DockerHeal : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const char* enabled = std::getenv("DOCKMASTER_REAL_DOCKER");
+    if (enabled == nullptr || std::string(enabled) != "1")
+      GTEST_SKIP() << "needs a real Docker engine: run `eval \"$(scripts/docker_engine.sh start)\" && "
+                      "scripts/docker_engine.sh images` and set DOCKMASTER_REAL_DOCKER=1";
+    socket_ = docker::engine_client::socket_path_from("");
+    client_ = std::make_unique<docker::engine_client>(socket_, 20s);
+    ASSERT_TRUE(client_->ping()) << "no Docker engine answers at " << socket_;
+    project_ = "dmheal" + std::to_string(::getpid()) + "-" +
+               ::testing::UnitTest::GetInstance()->current_test_info()->name();
+  }
+
+  void TearDown() override {
+    if (!project_.empty()) ds::remove_containers_labelled(socket_, "com.docker.compose.project=" + project_);
+  }
+
+  /// Starts a busybox-service container as compose would label it, serving `port`.
+  std::string start_service(const std::string& service, std::uint16_t port,
+                            const std::string& service_cmd = "") {
+    ds::container_spec spec;
+    spec.name = project_ + "-" + service + "-" + std::to_string(port);
+    spec.image = ds::busybox_service_image();
+    spec.env = {"PORT=" + std::to_string(port)};
+    if (!service_cmd.empty()) spec.env.push_back("SERVICE_CMD=" + service_cmd);
+    spec.labels = {{"com.docker.compose.project", project_},
+                   {"com.docker.compose.service", service},
+                   {"dockmaster.instance", "127.0.0.1:" + std::to_string(port)},
+                   {"dockmaster.test", project_}};
+    auto id = ds::create_container(socket_, spec);
+    ds::start_container(socket_, id);
+    return id;
+  }
+
+  /// What an operator's `docker exec CONTAINER sh -c COMMAND` does.
+  int exec_in(const std::string& container, const std::string& command) {
+    docker::exec_options options;
+    options.argv = {"sh", "-c", command};
+    return client_->exec(container, options).exit_code;
+  }
+
+  config::service_config& healed_service(config::config& cfg, const std::string& name,
+                                         std::vector<std::string> instances, bool tcp = false) {
+    auto& service = add_service(cfg, name, instances);
+    service.health.kind = tcp ? config::probe_kind::tcp : config::probe_kind::http;
+    service.health.http.path = "/health";
+    service.health.interval = std::chrono::milliseconds(200);
+    service.health.timeout = std::chrono::milliseconds(500);
+    service.health.unhealthy_after = 2;
+    service.health.start_period = std::chrono::seconds(1);
+    service.restart.executor = config::restart_executor::docker;
+    service.restart.command = {"/restart.sh"};
+    service.restart.compose_project = project_;
+    service.restart.backoff_initial = std::chrono::milliseconds(100);
+    return service;
+  }
+
+  static json status_of(in_process_proxy& proxy) { return json::parse(proxy.runtime().status_json()); }
+
+  static std::size_t count_events(const json& status, const std::string& kind,
+                                  const std::string& instance = "") {
+    std::size_t n = 0;
+    for (const auto& e : status["history"])
+      n += e["event"] == kind && (instance.empty() || e["instance"] == instance);
+    return n;
+  }
+
+  static json instance_status(const json& status, const std::string& service,
+                              const std::string& instance) {
+    for (const auto& i : status["services"][service]["instances"])
+      if (i["instance"] == instance) return i;
+    return json::object();
+  }
+
+  std::string socket_;
+  std::unique_ptr<docker::engine_client> client_;
+  std::string project_;
+};
+
+bool proxy_answers(std::uint16_t port, const std::string& path) {
+  try {
+    http_client client(port, "127.0.0.1", std::chrono::seconds(2));
+    return client.get(path).result_int() == 200;
+  } catch (const std::exception&) {
+    return false;
+  }
+}
+
+TEST_F(DockerHeal, AKilledServiceIsRestartedInsideItsContainerWhichKeepsItsIdAndStartTime) {
+  auto port = ds::free_loopback_port();
+  auto id = start_service("web", port);
+  auto cfg = make_config();
+  auto instance = "127.0.0.1:" + std::to_string(port);
+  healed_service(cfg, "web", {instance});
+  add_route(cfg, "/", "web");
+  in_process_proxy proxy(cfg);
+  ASSERT_TRUE(wait_until([&] { return proxy_answers(proxy.port(), "/health"); }, 15s))
+      << proxy.runtime().status_json();
+  auto before = client_->inspect_container(id);
+
+  ASSERT_EQ(exec_in(id, "killall httpd"), 0);
+  ASSERT_TRUE(wait_until([&] { return !proxy_answers(proxy.port(), "/health"); }, 5s));
+  ASSERT_TRUE(wait_until([&] { return proxy_answers(proxy.port(), "/health"); }, 20s))
+      << proxy.runtime().status_json();
+
+  auto after = client_->inspect_container(id);
+  EXPECT_EQ(after.id, before.id);
+  EXPECT_EQ(after.started_at, before.started_at) << "the container must not have been restarted";
+  auto status = status_of(proxy);
+  auto record = instance_status(status, "web", instance);
+  EXPECT_EQ(record["restarts"], 1);
+  EXPECT_EQ(record["last_restart"]["action"], "exec");
+  EXPECT_EQ(record["last_restart"]["exit_code"], 0);
+  EXPECT_EQ(record["last_restart"]["command"], "/restart.sh");
+  EXPECT_NE(record["last_restart"]["container"].get<std::string>().find(id.substr(0, 12)),
+            std::string::npos);
+  EXPECT_NE(record["last_restart"]["output_tail"].get<std::string>().find("service restarted"),
+            std::string::npos);
+  EXPECT_TRUE(wait_until([&] { return status_of(proxy)["services"]["web"]["state"] == "healthy"; }));
+}
+
+TEST_F(DockerHeal, AServiceThatNeverRecoversReachesTheCapAndIsGivenUp) {
+  auto port = ds::free_loopback_port();
+  // The service exits at once, every time it is started.
+  auto id = start_service("broken", port, "false");
+  auto cfg = make_config();
+  auto instance = "127.0.0.1:" + std::to_string(port);
+  auto& service = healed_service(cfg, "broken", {instance});
+  service.health.start_period = std::chrono::milliseconds(0);
+  service.restart.max_restarts = 2;
+  add_route(cfg, "/", "broken");
+  in_process_proxy proxy(cfg);
+
+  ASSERT_TRUE(wait_until([&] { return status_of(proxy)["services"]["broken"]["state"] == "given_up"; },
+                         30s))
+      << proxy.runtime().status_json();
+  auto status = status_of(proxy);
+  EXPECT_EQ(count_events(status, "restart_started"), 2u);
+  EXPECT_EQ(instance_status(status, "broken", instance)["given_up"], true);
+  // Long after, still exactly two restarts: no loop.
+  std::this_thread::sleep_for(1500ms);
+  EXPECT_EQ(count_events(status_of(proxy), "restart_started"), 2u);
+  http_client client(proxy.port());
+  EXPECT_EQ(client.get("/").result_int(), 503);
+}
+
+TEST_F(DockerHeal, ATwoInstanceServiceServesEveryRequestWhileOneInstanceHeals) {
+  auto port1 = ds::free_loopback_port();
+  auto port2 = ds::free_loopback_port();
+  ASSERT_NE(port1, port2);
+  auto id1 = start_service("api", port1);
+  auto id2 = start_service("api", port2);
+  auto cfg = make_config();
+  auto instance1 = "127.0.0.1:" + std::to_string(port1);
+  auto instance2 = "127.0.0.1:" + std::to_string(port2);
+  healed_service(cfg, "api", {instance1, instance2});
+  add_route(cfg, "/", "api");
+  in_process_proxy proxy(cfg);
+  ASSERT_TRUE(wait_until([&] { return status_of(proxy)["services"]["api"]["state"] == "healthy"; }, 15s))
+      << proxy.runtime().status_json();
+  auto other_before = client_->inspect_container(id2);
+
+  std::atomic<bool> running{true};
+  std::atomic<int> ok{0}, failed{0};
+  std::thread load([&] {
+    http_client client(proxy.port());
+    while (running) {
+      try {
+        (client.get("/health").result_int() == 200 ? ok : failed)++;
+      } catch (const std::exception&) {
+        ++failed;
+      }
+    }
+  });
+  ASSERT_EQ(exec_in(id1, "killall httpd"), 0);
+  bool healed = wait_until([&] {
+    auto status = status_of(proxy);
+    return count_events(status, "restart_done", instance1) == 1 &&
+           instance_status(status, "api", instance1)["health"] == "healthy";
+  }, 20s);
+  running = false;
+  load.join();
+  ASSERT_TRUE(healed) << proxy.runtime().status_json();
+  EXPECT_GT(ok.load(), 50);
+  EXPECT_EQ(failed.load(), 0) << "requests failed while one instance healed";
+  auto status = status_of(proxy);
+  EXPECT_EQ(instance_status(status, "api", instance2)["restarts"], 0) << "only the failing replica";
+  EXPECT_EQ(client_->inspect_container(id2).started_at, other_before.started_at);
+}
+
+TEST_F(DockerHeal, ATcpProbedServiceIsHealedTheSameWay) {
+  auto port = ds::free_loopback_port();
+  // A bare TCP listener standing in for MySQL on its port.
+  auto id = start_service("database", port, "nc -ll -p $PORT -e echo ok");
+  auto cfg = make_config();
+  auto instance = "127.0.0.1:" + std::to_string(port);
+  healed_service(cfg, "database", {instance}, true);
+  in_process_proxy proxy(cfg);
+  ASSERT_TRUE(wait_until([&] { return status_of(proxy)["services"]["database"]["state"] == "healthy"; },
+                         15s))
+      << proxy.runtime().status_json();
+  auto before = client_->inspect_container(id);
+
+  ASSERT_EQ(exec_in(id, "killall nc"), 0);
+  ASSERT_TRUE(wait_until([&] {
+    auto status = status_of(proxy);
+    return count_events(status, "restart_done", instance) == 1 &&
+           instance_status(status, "database", instance)["health"] == "healthy";
+  }, 20s)) << proxy.runtime().status_json();
+  EXPECT_EQ(client_->inspect_container(id).started_at, before.started_at);
+  EXPECT_EQ(count_events(status_of(proxy), "health_changed", instance), 4u)
+      << "unknown->healthy->unhealthy, ->unknown at the restart, ->healthy";
+}
+
+}  // namespace
+}  // namespace dockmaster::test
