@@ -53,13 +53,43 @@ std::string service_state(const event_sink_state& state, const std::string& serv
   return healthy == 0 ? "down" : "degraded";
 }
 
+/// Every configured service with its instances, and the history, as JSON.
+std::string render_status(const event_sink_state& state) {
+  json services = json::object();
+  for (const auto& [name, config] : state.services) {
+    json instances = json::array();
+    for (const auto& [id, status] : state.instances) {
+      if (id.service != name) continue;
+      json item{{"instance", id.endpoint()},  {"configured", id.configured},
+                {"health", status.health},     {"since", status.since},
+                {"reason", status.reason},     {"restarts", status.restarts},
+                {"restarting", status.restarting}, {"given_up", status.given_up}};
+      if (!status.last_restart.empty()) item["last_restart"] = json::parse(status.last_restart);
+      instances.push_back(std::move(item));
+    }
+    services[name] = {{"state", config.health.kind == config::probe_kind::none
+                                    ? std::string("not_checked")
+                                    : service_state(state, name)},
+                      {"instances", std::move(instances)}};
+  }
+  json history = json::array();
+  for (const auto& line : state.history) history.push_back(json::parse(line));
+  return json{{"services", services}, {"history", history}}.dump();
+}
+
 }  // namespace
 
 event_sink_actor::behavior_type event_sink(event_sink_actor::stateful_pointer<event_sink_state> self,
-                                           std::map<std::string, config::service_config> services) {
+                                           std::map<std::string, config::service_config> services,
+                                           http_acceptor_actor acceptor) {
   self->state.services = std::move(services);
+  self->state.acceptor = std::move(acceptor);
+  auto publish = [self] {
+    if (self->state.acceptor) self->send(self->state.acceptor, status_snapshot{render_status(self->state)});
+  };
+  publish();
   return {
-      [self](health_changed& change) {
+      [self, publish](health_changed& change) {
         auto& state = self->state;
         auto now = utc_now();
         auto& status = state.instances[change.instance];
@@ -82,8 +112,9 @@ event_sink_actor::behavior_type event_sink(event_sink_actor::stateful_pointer<ev
                          {"from", change.from},
                          {"to", change.to},
                          {"reason", change.reason}});
+        publish();
       },
-      [self](supervisor_event& event) {
+      [self, publish](supervisor_event& event) {
         auto& state = self->state;
         auto& status = state.instances[event.instance];
         status.id = event.instance;
@@ -105,30 +136,9 @@ event_sink_actor::behavior_type event_sink(event_sink_actor::stateful_pointer<ev
           status.given_up = false;
         }
         remember(state, std::move(record));
+        publish();
       },
-      [self](status_atom) -> std::string {
-        const auto& state = self->state;
-        json services = json::object();
-        for (const auto& [name, config] : state.services) {
-          json instances = json::array();
-          for (const auto& [id, status] : state.instances) {
-            if (id.service != name) continue;
-            json item{{"instance", id.endpoint()},  {"configured", id.configured},
-                      {"health", status.health},     {"since", status.since},
-                      {"reason", status.reason},     {"restarts", status.restarts},
-                      {"restarting", status.restarting}, {"given_up", status.given_up}};
-            if (!status.last_restart.empty()) item["last_restart"] = json::parse(status.last_restart);
-            instances.push_back(std::move(item));
-          }
-          services[name] = {{"state", config.health.kind == config::probe_kind::none
-                                          ? std::string("not_checked")
-                                          : service_state(state, name)},
-                            {"instances", std::move(instances)}};
-        }
-        json history = json::array();
-        for (const auto& line : state.history) history.push_back(json::parse(line));
-        return json{{"services", services}, {"history", history}}.dump();
-      },
+      [self](status_atom) -> std::string { return render_status(self->state); },
   };
 }
 

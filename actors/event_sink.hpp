@@ -26,6 +26,7 @@ struct event_sink_state {
   };
 
   std::map<std::string, config::service_config> services;
+  messages::http_acceptor_actor acceptor;  // gets each new status for the status path
   std::map<messages::instance_id, instance_status> instances;
   /// The latest events, oldest first, as JSON lines.
   std::deque<std::string> history;
@@ -36,9 +37,11 @@ struct event_sink_state {
 
 /// Where every actor reports what happened: each health change and supervisor event
 /// becomes a structured log line, updates the current state of its instance and joins
-/// a bounded history. `status` answers with all of it as JSON, for the status API.
+/// a bounded history. `status` answers with all of it as JSON, and every change is
+/// sent to the acceptor, whose I/O threads serve it on the status path.
 messages::event_sink_actor::behavior_type event_sink(
     messages::event_sink_actor::stateful_pointer<event_sink_state> self,
-    std::map<std::string, config::service_config> services);
+    std::map<std::string, config::service_config> services,
+    messages::http_acceptor_actor acceptor);
 
 }  // namespace dockmaster::actors

@@ -55,7 +55,7 @@ health_watcher_actor::behavior_type health_watcher(
             next.emplace(key, health_watcher_state::watched{
                                   id, health_tracker(h.unhealthy_after, h.healthy_after,
                                                      h.start_period, now),
-                                  false});
+                                  false, 0});
           }
         }
         std::vector<std::string> added;
@@ -65,7 +65,11 @@ health_watcher_actor::behavior_type health_watcher(
         // A new instance is probed at once: it takes no traffic before it passes.
         for (const auto& key : added) start_probe(key);
       },
-      [self, start_probe](probe_atom, instance_id& id) { start_probe(id.endpoint()); },
+      [self, start_probe](probe_atom, instance_id& id, std::uint64_t schedule) {
+        auto found = self->state.instances.find(id.endpoint());
+        if (found != self->state.instances.end() && found->second.schedule == schedule)
+          start_probe(id.endpoint());
+      },
       [self](probe_result& result) {
         auto& state = self->state;
         auto found = state.instances.find(result.instance.endpoint());
@@ -86,7 +90,8 @@ health_watcher_actor::behavior_type health_watcher(
           if (state.supervisor) self->send(state.supervisor, event);
           if (state.sink) self->send(state.sink, event);
         }
-        self->delayed_send(self, state.service.health.interval, probe_atom::value, instance.id);
+        self->delayed_send(self, state.service.health.interval, probe_atom::value, instance.id,
+                           ++instance.schedule);
       },
       [self, start_probe](instance_restarted& restarted) {
         auto& state = self->state;
@@ -109,6 +114,8 @@ health_watcher_actor::behavior_type health_watcher(
           if (state.sink) self->send(state.sink, event);
         }
         // Probe at once: a quick restart is seen healthy without waiting an interval.
+        // The pending timer is void now; the result of this probe sets the next one.
+        ++instance.schedule;
         start_probe(key);
       },
   };

@@ -27,6 +27,9 @@ struct health_watcher_state {
     messages::instance_id id;
     health_tracker tracker;
     bool probe_pending = false;
+    /// Number of the probe timer in force; an older timer that fires is ignored, so
+    /// that an extra probe (after a restart) never starts a second schedule.
+    std::uint64_t schedule = 0;
   };
   /// Instances by endpoint ("address:port").
   std::map<std::string, watched> instances;

@@ -78,6 +78,10 @@ http_acceptor_actor::behavior_type http_acceptor(
           worker->update_service(std::move(update));
         }
       },
+      [self](status_snapshot& snapshot) {
+        auto shared = std::make_shared<const std::string>(std::move(snapshot.json));
+        for (auto& worker : self->state.workers) worker->update_status(shared);
+      },
       [self](listening_atom) -> caf::result<std::vector<std::uint16_t>> {
         if (!self->state.bind_error.empty())
           return caf::make_error(caf::sec::runtime_error, self->state.bind_error);

@@ -107,7 +107,8 @@ restart_supervisor_actor::behavior_type restart_supervisor(
       case restart_policy::verdict::run_container_restart:
         break;
     }
-    bool escalate = verdict == restart_policy::verdict::run_container_restart;
+    bool escalate = verdict == restart_policy::verdict::run_container_restart ||
+                    service->second.restart.container_restart_only;
     auto request = make_request(service->second, id, escalate);
     auto executor = request.action == "local" ? state.local : state.docker;
     net::log_event(spdlog::level::warn, "restart_started",

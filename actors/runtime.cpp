@@ -33,6 +33,7 @@ class system_config : public caf::actor_system_config {
     add_message_type<instance_set>("instance_set");
     add_message_type<resolution_result>("resolution_result");
     add_message_type<drain_result>("drain_result");
+    add_message_type<status_snapshot>("status_snapshot");
     add_message_type<instance_id>("instance_id");
     add_message_type<probe_result>("probe_result");
     add_message_type<health_changed>("health_changed");
@@ -92,7 +93,7 @@ void runtime::start() {
     any_health |= service.health.kind != config::probe_kind::none;
     any_docker |= service.restart.executor == config::restart_executor::docker;
   }
-  d.sink = d.system.spawn(actors::event_sink, d.cfg.services);
+  d.sink = d.system.spawn(actors::event_sink, d.cfg.services, d.acceptor);
   if (any_docker) {
     auto socket = docker::engine_client::socket_path_from(d.cfg.docker.socket);
     net::event_log().info("restarts run through the Docker engine at {}", socket);

@@ -83,6 +83,9 @@ struct restart_config {
   restart_executor executor = restart_executor::none;
   /// The argv run inside the container (docker) or on the host (local).
   std::vector<std::string> command;
+  /// Restart the whole container instead of running `command`, as autoheal does: only
+  /// when the operator asks for it (action "restart_container").
+  bool container_restart_only = false;
   std::string user;
   std::vector<std::string> env;  // NAME=value
   std::string working_dir;
@@ -114,6 +117,13 @@ struct service_config {
   milliseconds resolve_interval{5000};
   health_config health;
   restart_config restart;
+};
+
+/// The manager's own endpoints on the listen addresses.
+struct admin_config {
+  /// GET here answers the state of every service and the recent events as JSON;
+  /// empty: not served.
+  std::string status_path = "/_dockmaster/status";
 };
 
 struct docker_config {
@@ -178,6 +188,7 @@ struct config {
   actor_system_config actor_system;
   log_config log;
   docker_config docker;
+  admin_config admin;
 };
 
 }  // namespace dockmaster::config

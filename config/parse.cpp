@@ -288,19 +288,27 @@ health_config read_health(const node& n) {
 }
 
 restart_config read_restart(const node& n) {
-  n.expect_object_with_keys({"exec", "executor", "user", "env", "working_dir", "container",
-                             "compose_project", "compose_service", "timeout", "backoff",
-                             "max_restarts", "window", "escalate"});
+  n.expect_object_with_keys({"exec", "action", "executor", "user", "env", "working_dir",
+                             "container", "compose_project", "compose_service", "timeout",
+                             "backoff", "max_restarts", "window", "escalate"});
   restart_config restart;
-  auto command = n.member("exec");
-  if (!command) n.fail("missing required key \"exec\" (the command to run, e.g. [\"pm2\", \"restart\", \"app\"])");
-  restart.command = read_string_list(*command);
-  if (restart.command.empty() || restart.command[0].empty()) command->fail("must name a command");
   restart.executor = restart_executor::docker;
+  if (auto v = n.member("action"))
+    restart.container_restart_only =
+        read_choice(*v, "restart action", {"exec", "restart_container"}) == "restart_container";
+  auto command = n.member("exec");
+  if (!command && !restart.container_restart_only)
+    n.fail("missing required key \"exec\" (the command to run, e.g. [\"pm2\", \"restart\", \"app\"])");
+  if (command) {
+    restart.command = read_string_list(*command);
+    if (restart.command.empty() || restart.command[0].empty()) command->fail("must name a command");
+  }
   if (auto v = n.member("executor")) {
     restart.executor = read_choice(*v, "executor", {"docker", "local"}) == "local"
                            ? restart_executor::local
                            : restart_executor::docker;
+    if (restart.executor == restart_executor::local && restart.container_restart_only)
+      v->fail("action \"restart_container\" needs the docker executor");
   }
   if (auto v = n.member("user")) restart.user = read_string(*v);
   if (auto v = n.member("env")) {
@@ -594,7 +602,8 @@ config default_config() {
 config parse_config(const json& document) {
   node root{&document, ""};
   root.expect_object_with_keys(
-      {"listen", "routes", "cors", "services", "timeouts", "limits", "actor_system", "log", "docker"});
+      {"listen", "routes", "cors", "services", "timeouts", "limits", "actor_system", "log", "docker",
+       "admin"});
 
   config result;
   result.listen = default_config().listen;
@@ -604,6 +613,14 @@ config parse_config(const json& document) {
   if (auto v = root.member("limits")) result.limits = read_limits(*v);
   if (auto v = root.member("actor_system")) result.actor_system = read_actor_system(*v);
   if (auto v = root.member("log")) result.log = read_log(*v);
+  if (auto v = root.member("admin")) {
+    v->expect_object_with_keys({"status_path"});
+    if (auto path = v->member("status_path")) {
+      result.admin.status_path = read_string(*path);
+      if (!result.admin.status_path.empty() && result.admin.status_path[0] != '/')
+        path->fail("must start with '/' (or be empty to turn it off)");
+    }
+  }
   if (auto v = root.member("docker")) {
     v->expect_object_with_keys({"socket"});
     if (auto socket = v->member("socket")) result.docker.socket = read_string(*socket);

@@ -18,6 +18,7 @@ namespace dockmaster::messages {
 /// Receives every service's instance set and hands it to each I/O thread.
 using http_acceptor_actor = caf::typed_actor<
     caf::reacts_to<instance_set>,
+    caf::reacts_to<status_snapshot>,
     caf::reacts_to<drained_atom, std::uint64_t>,  // I/O thread index
     caf::reacts_to<timeout_atom>,
     caf::replies_to<listening_atom>::with<std::vector<std::uint16_t>>,
@@ -36,7 +37,7 @@ using upstream_proxy_actor = caf::typed_actor<
 /// reports each change of state.
 using health_watcher_actor = caf::typed_actor<
     caf::reacts_to<instance_set>,
-    caf::reacts_to<probe_atom, instance_id>,
+    caf::reacts_to<probe_atom, instance_id, std::uint64_t>,  // timer, with its schedule number
     caf::reacts_to<probe_result>,
     caf::reacts_to<instance_restarted>>;
 

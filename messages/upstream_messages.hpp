@@ -56,6 +56,17 @@ typename Inspector::result_type inspect(Inspector& f, resolution_result& x) {
            x.not_found);
 }
 
+/// The state of the deployment as JSON, from the event_sink whenever it changes; the
+/// I/O threads answer the status path with the latest one.
+struct status_snapshot {
+  std::string json;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, status_snapshot& x) {
+  return f(caf::meta::type_name("status_snapshot"), x.json);
+}
+
 /// How a drain ended: the number of I/O threads that still had requests in flight
 /// when the drain timeout stopped the wait (0: everything finished).
 struct drain_result {

@@ -164,6 +164,12 @@ void client_session::route_request() {
   auto host = request.find(http::field::host);
   route_ = settings.routes.match(host == request.end() ? std::string_view() : host->value(),
                                  request.target());
+  if (!settings.status_path.empty() && request.target() == settings.status_path &&
+      request.method() == http::verb::get) {
+    const auto& status = worker_.status_json();
+    answer(http::status::ok, status ? *status : std::string("{}"));
+    return;
+  }
   if (settings.cors.enabled() && cors_responder::is_preflight(request)) {
     answer_preflight();
     return;

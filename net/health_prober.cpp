@@ -294,29 +294,43 @@ struct health_prober::impl {
   asio::io_context io{1};
   asio::executor_work_guard<asio::io_context::executor_type> work{io.get_executor()};
   std::thread thread;
+  /// Set when the prober was destroyed from one of its callbacks: the thread then owns
+  /// this state and deletes it once the callback has returned. Prober thread only.
+  bool orphaned = false;
 };
 
 health_prober::health_prober() : impl_(std::make_unique<impl>()) {
-  impl_->thread = std::thread([io = &impl_->io] {
-    pthread_setname_np(pthread_self(), "dm-prober");
+  impl_->thread = std::thread([state = impl_.get()] {
     for (;;) {
       // A callback that throws must not end the probing of every other instance; run()
       // may be called again after a handler threw.
       try {
-        io->run();
-        return;
+        state->io.run();
+        break;
       } catch (const std::exception& e) {
         event_log().error("health probe callback threw: {}", e.what());
       } catch (...) {
         event_log().error("health probe callback threw");
       }
     }
+    if (state->orphaned) delete state;
   });
+  // Named here rather than by the thread itself, so the name is there on return (top,
+  // /proc/PID/task/*/comm).
+  pthread_setname_np(impl_->thread.native_handle(), "dm-prober");
 }
 
 health_prober::~health_prober() {
   impl_->work.reset();
   impl_->io.stop();
+  if (std::this_thread::get_id() == impl_->thread.get_id()) {
+    // Inside a callback: joining would deadlock, and freeing the io_context would pull
+    // it from under the running handler. The thread frees it once run() has returned.
+    impl_->orphaned = true;
+    impl_->thread.detach();
+    static_cast<void>(impl_.release());
+    return;
+  }
   impl_->thread.join();
   // impl_ goes now: ~io_context destroys the handlers that never ran, and with them
   // the probes they own (sockets closed, callbacks dropped without being called).

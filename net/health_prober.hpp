@@ -51,7 +51,8 @@ class health_prober {
   health_prober();
   /// Stops and joins the thread. Probes still in flight are abandoned: their sockets are
   /// closed and their callbacks destroyed (on the destroying thread) without being
-  /// called. Must not run on the prober's own thread, i.e. not inside a callback.
+  /// called. It may run inside a callback (dropping the last reference there): the
+  /// thread then frees the prober's state itself once that callback has returned.
   ~health_prober();
 
   health_prober(const health_prober&) = delete;

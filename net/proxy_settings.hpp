@@ -14,7 +14,7 @@ namespace dockmaster::net {
 struct proxy_settings {
   explicit proxy_settings(const config::config& cfg)
       : routes(cfg.routes), cors(cfg.cors), timeouts(cfg.timeouts), limits(cfg.limits),
-        access_log(cfg.log.access_log) {
+        access_log(cfg.log.access_log), status_path(cfg.admin.status_path) {
     for (const auto& [name, service] : cfg.services) {
       balance_by_service.emplace(name, service.balance);
       if (service.health.fail_open) fail_open_services.insert(name);
@@ -26,6 +26,7 @@ struct proxy_settings {
   config::timeout_config timeouts;
   config::limit_config limits;
   bool access_log;
+  std::string status_path;
   std::map<std::string, config::balance_policy> balance_by_service;
   /// Services that send to all instances when none is healthy, instead of a 503.
   std::set<std::string> fail_open_services;

@@ -101,6 +101,12 @@ void proxy_worker::update_service(service_update update) {
   });
 }
 
+void proxy_worker::update_status(std::shared_ptr<const std::string> status_json) {
+  asio::post(*io_, [this, status_json = std::move(status_json)]() mutable {
+    status_json_ = std::move(status_json);
+  });
+}
+
 std::shared_ptr<upstream_target> proxy_worker::pick(
     const std::string& service_name, const std::vector<std::shared_ptr<upstream_target>>& exclude) {
   auto found = services_.find(service_name);

@@ -60,6 +60,8 @@ class proxy_worker {
 
   /// Thread-safe: everything below is posted to the worker's loop.
   void update_service(service_update update);
+  /// The deployment's state (JSON) that the status path answers with.
+  void update_status(std::shared_ptr<const std::string> status_json);
   /// Stops accepting, closes idle client connections and calls `on_drained` (on the
   /// worker thread) once no request is in flight.
   void drain(std::function<void()> on_drained);
@@ -89,6 +91,7 @@ class proxy_worker {
   void request_started() { ++requests_in_flight_; }
   void request_finished();
   bool draining() const { return draining_; }
+  const std::shared_ptr<const std::string>& status_json() const { return status_json_; }
 
  private:
   void do_accept(std::size_t listener);
@@ -107,6 +110,7 @@ class proxy_worker {
   upstream_pool pool_;
   std::unordered_set<client_session*> sessions_;
   std::vector<std::unique_ptr<char[]>> spare_body_buffers_;
+  std::shared_ptr<const std::string> status_json_;
   std::uint64_t requests_in_flight_ = 0;
   bool draining_ = false;
   std::function<void()> on_drained_;

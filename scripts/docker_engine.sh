@@ -210,7 +210,7 @@ cmd_status() {
 cmd_images() {
   ping_engine || die "no engine answers at $sock: run $0 start first"
   local busybox=/bin/busybox
-  if ! { [[ -x $busybox ]] && "$busybox" --list 2>/dev/null | grep -qx httpd; }; then
+  if ! { [[ -x $busybox ]] && "$busybox" --list 2>/dev/null | grep -x httpd >/dev/null; }; then
     die "$busybox (busybox-static) missing: run $0 start"
   fi
   local name ctx

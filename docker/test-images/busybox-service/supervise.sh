@@ -5,7 +5,7 @@
 # restart is requested with /restart.sh (SIGHUP to this process), which stops the
 # service if it still runs and starts it again. SIGTERM (docker stop) stops both.
 #
-# Environment: PORT (default 8080); SERVICE_CMD, a shell command line in which $PORT
+# Environment: IGNORE_TERM=1 makes it ignore SIGTERM; PORT (default 8080); SERVICE_CMD, a shell command line in which $PORT
 # is expanded when the service starts (default: busybox httpd serving /www on
 # 127.0.0.1:$PORT in the foreground). Another TCP service, for example:
 #   SERVICE_CMD='nc -lk -p $PORT -e echo ok'
@@ -47,7 +47,14 @@ stop_service() {
 }
 
 trap 'restart=1' HUP
-trap 'log "stopping"; stop_service; exit 0' TERM INT
+if [ "${IGNORE_TERM:-0}" = 1 ]; then
+  # Like a node or python server run as PID 1 without a signal handler: `docker stop`
+  # and `docker restart` wait their whole timeout, then kill.
+  # (A handler that does nothing, not an ignored signal, which the service would inherit.)
+  trap 'log "ignoring SIGTERM"' TERM INT
+else
+  trap 'log "stopping"; stop_service; exit 0' TERM INT
+fi
 
 start_service
 while :; do
