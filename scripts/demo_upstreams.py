@@ -1,10 +1,14 @@
 #!/usr/bin/env python3
-"""The demo's frontend and backend: two tiny HTTP servers on loopback.
+"""The demo's frontend and backend: tiny HTTP servers on loopback.
+
+usage: demo_upstreams.py frontend|backend PORT [PIDFILE]
 
 frontend (127.0.0.1:3000): a page that calls the backend through the manager.
 backend  (127.0.0.1:8000): /api/health and a small in-memory /api/items/ store.
+Each runs as a process of its own, so that one can be killed and healed by dockmaster.
 """
 import json
+import os
 import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -81,7 +85,9 @@ def serve(service, port):
 
 
 if __name__ == "__main__":
-    frontend_port = int(sys.argv[1]) if len(sys.argv) > 1 else 3000
-    backend_port = int(sys.argv[2]) if len(sys.argv) > 2 else 8000
-    threading.Thread(target=serve, args=("frontend", frontend_port), daemon=True).start()
-    serve("backend", backend_port)
+    if len(sys.argv) < 3 or sys.argv[1] not in ("frontend", "backend"):
+        sys.exit(__doc__)
+    if len(sys.argv) > 3:
+        with open(sys.argv[3], "w") as pidfile:
+            pidfile.write(f"{os.getpid()}\n")
+    serve(sys.argv[1], int(sys.argv[2]))
