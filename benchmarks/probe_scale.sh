@@ -17,16 +17,22 @@ usage: benchmarks/probe_scale.sh [options]
   --interval-ms MS  probe interval per instance (default 1000)
   --timeout-ms MS   probe timeout (default 1000)
   --kind KIND       http (GET /health, default) or tcp
+  --spread          spread each round's probes over the interval (10 ms slices) instead of
+                    starting all of them at the start of the interval
   --driver PATH     the driver binary (default: $PROBE_SCALE_BIN, else
                     build-release/benchmarks/probe_scale_main)
   --out FILE        JSON result (default benchmarks/results/probe-scale-<timestamp>.json),
                     the report goes next to it as .txt
 
+environment: PROBE_SCALE_BIN (the driver), PROBE_SCALE_PREFIX (words put before the driver's
+command line, e.g. "strace -c -f -o /tmp/syscalls.txt" or "perf record -g -o /tmp/perf.data";
+its figures then include the tool's overhead)
+
 Exit status: 0 when every probe passed, 1 otherwise (the figures are still written).
 EOF
 }
 
-ports=1000 seconds=30 interval_ms=1000 timeout_ms=1000 kind=http out="" driver_arg=""
+ports=1000 seconds=30 interval_ms=1000 timeout_ms=1000 kind=http out="" driver_arg="" spread=()
 while (($#)); do
   case $1 in
     --ports) ports=${2:?}; shift 2 ;;
@@ -34,6 +40,7 @@ while (($#)); do
     --interval-ms) interval_ms=${2:?}; shift 2 ;;
     --timeout-ms) timeout_ms=${2:?}; shift 2 ;;
     --kind) kind=${2:?}; shift 2 ;;
+    --spread) spread=(--spread); shift ;;
     --driver) driver_arg=${2:?}; shift 2 ;;
     --out) out=${2:?}; shift 2 ;;
     -h | --help) usage; exit 0 ;;
@@ -134,12 +141,13 @@ group_ticks() {
 }
 clk_tck=$(getconf CLK_TCK)
 
-log "probing every ${interval_ms} ms for ${seconds} s with $driver"
+log "probing every ${interval_ms} ms for ${seconds} s (${spread:+spread over the interval}${spread:-all at once}) with $driver"
 nginx_ticks_before=$(group_ticks "$nginx_pid")
 nginx_start_ms=$(now_ms)
+read -r -a prefix <<<"${PROBE_SCALE_PREFIX:-}"
 set +e
-"$driver" --ports "$first_port-$last_port" --interval-ms "$interval_ms" --seconds "$seconds" \
-  --timeout-ms "$timeout_ms" --kind "$kind" >"$bench_tmp/driver.out" 2>"$bench_tmp/driver.err"
+"${prefix[@]}" "$driver" --ports "$first_port-$last_port" --interval-ms "$interval_ms" --seconds "$seconds" \
+  --timeout-ms "$timeout_ms" --kind "$kind" "${spread[@]}" >"$bench_tmp/driver.out" 2>"$bench_tmp/driver.err"
 driver_status=$?
 set -e
 nginx_ticks=$(($(group_ticks "$nginx_pid") - nginx_ticks_before))
@@ -192,7 +200,8 @@ with open(out, "w") as f:
 r = result
 lines = [
     f"dockmaster probe-scale  {document['finished_at']}  (git {document['git_commit'] or '?'})",
-    f"{r['ports']} instances ({kind}, 127.0.0.1:{first}-{last}), every {r['interval_ms']} ms, "
+    f"{r['ports']} instances ({kind}, 127.0.0.1:{first}-{last}), every {r['interval_ms']} ms "
+    f"({'spread over the interval' if r['spread'] else 'all at once'}), "
     f"{r['rounds']} rounds, timeout {r['timeout_ms']} ms; {os.cpu_count()} CPUs, "
     f"load {document['machine']['loadavg'][0]:.2f}",
     "",
@@ -201,7 +210,8 @@ lines = [
 for detail, n in r["failures"].items():
     lines.append(f"  failure        {n} x {detail}")
 lines += [
-    f"driver CPU       {r['cpu_percent']:.2f} % of one core ({r['cpu_s']:.2f} s over {r['wall_s']:.1f} s)"
+    f"driver CPU       {r['cpu_percent']:.2f} % of one core ({r['cpu_s']:.2f} s over {r['wall_s']:.1f} s: "
+    f"user {r['user_s']:.2f} s, system {r['system_s']:.2f} s)"
     f"  -> target < 5 %: {'met' if document['target_met'] else 'NOT met'}",
     f"  prober thread  {r['prober_cpu_percent']:.2f} % of one core",
     f"driver max RSS   {r['max_rss_kib'] / 1024:.1f} MiB",

@@ -5,7 +5,10 @@
 //
 //   probe_scale_main --ports FIRST-LAST [--interval-ms 1000] [--seconds 30]
 //                    [--timeout-ms 1000] [--address 127.0.0.1] [--kind http|tcp]
-//                    [--path /health] [--body-contains TEXT]
+//                    [--path /health] [--body-contains TEXT] [--spread]
+//
+// By default every port is probed at the start of each interval (a burst); --spread
+// spreads them evenly over the interval, in 10 ms slices.
 //
 // The last line of the output is `RESULT {...}` (JSON) for scripts; benchmarks/probe_scale.sh
 // runs it against 1,000 nginx listeners.
@@ -50,13 +53,14 @@ struct options {
   dockmaster::config::probe_kind kind = dockmaster::config::probe_kind::http;
   std::string path = "/health";
   std::string body_contains;
+  bool spread = false;
 };
 
 [[noreturn]] void usage(const std::string& problem) {
   if (!problem.empty()) std::cerr << "probe_scale_main: " << problem << "\n";
   std::cerr << "usage: probe_scale_main --ports FIRST-LAST [--interval-ms 1000] [--seconds 30]\n"
                "                        [--timeout-ms 1000] [--address 127.0.0.1] [--kind http|tcp]\n"
-               "                        [--path /health] [--body-contains TEXT]\n";
+               "                        [--path /health] [--body-contains TEXT] [--spread]\n";
   std::exit(2);
 }
 
@@ -107,6 +111,8 @@ options parse(int argc, char** argv) {
       o.path = value();
     } else if (arg == "--body-contains") {
       o.body_contains = value();
+    } else if (arg == "--spread") {
+      o.spread = true;
     } else if (arg == "-h" || arg == "--help") {
       usage("");
     } else {
@@ -117,14 +123,21 @@ options parse(int argc, char** argv) {
   return o;
 }
 
-/// utime + stime of a /proc/.../stat line, in clock ticks.
-std::uint64_t cpu_ticks_of(const std::string& stat_path) {
+struct ticks {
+  std::uint64_t user = 0;
+  std::uint64_t system = 0;
+  std::uint64_t total() const { return user + system; }
+  ticks operator-(const ticks& o) const { return {user - o.user, system - o.system}; }
+};
+
+/// utime and stime of a /proc/.../stat line, in clock ticks.
+ticks cpu_ticks_of(const std::string& stat_path) {
   std::ifstream in(stat_path);
   std::string line;
   std::getline(in, line);
   // The command name (field 2) is in parentheses and may hold spaces: start after it.
   auto close = line.rfind(')');
-  if (close == std::string::npos) return 0;
+  if (close == std::string::npos) return {};
   std::istringstream fields(line.substr(close + 2));
   std::string field;
   std::uint64_t utime = 0, stime = 0;
@@ -135,12 +148,12 @@ std::uint64_t cpu_ticks_of(const std::string& stat_path) {
       break;
     }
   }
-  return utime + stime;
+  return {utime, stime};
 }
 
 /// The CPU ticks of the process and of its threads named `thread_name`.
-std::pair<std::uint64_t, std::uint64_t> cpu_ticks(const std::string& thread_name) {
-  std::uint64_t named = 0;
+std::pair<ticks, ticks> cpu_ticks(const std::string& thread_name) {
+  ticks named;
   if (DIR* tasks = ::opendir("/proc/self/task")) {
     while (dirent* entry = ::readdir(tasks)) {
       std::string tid = entry->d_name;
@@ -148,7 +161,11 @@ std::pair<std::uint64_t, std::uint64_t> cpu_ticks(const std::string& thread_name
       std::ifstream comm("/proc/self/task/" + tid + "/comm");
       std::string name;
       std::getline(comm, name);
-      if (name == thread_name) named += cpu_ticks_of("/proc/self/task/" + tid + "/stat");
+      if (name == thread_name) {
+        auto t = cpu_ticks_of("/proc/self/task/" + tid + "/stat");
+        named.user += t.user;
+        named.system += t.system;
+      }
     }
     ::closedir(tasks);
   }
@@ -237,19 +254,26 @@ int main(int argc, char** argv) {
   const auto cpu_start = cpu_ticks("dm-prober");
   const auto wall_start = steady::now();
   std::uint64_t max_in_flight_at_tick = 0;
-  auto next = wall_start;
+  // Burst: all ports at the start of each interval. Spread: the interval cut in slices
+  // of 10 ms, each port probed in its own slice (as independent watchers would).
+  const std::int64_t slices = o.spread ? std::max<std::int64_t>(1, o.interval.count() / 10) : 1;
   for (std::int64_t round = 0; round < rounds; ++round) {
-    std::this_thread::sleep_until(next);
-    {
-      std::lock_guard lock(counts->mutex);
-      max_in_flight_at_tick = std::max(max_in_flight_at_tick, counts->started - counts->completed);
-      counts->started += ports;
+    const auto round_start = wall_start + round * o.interval;
+    for (std::int64_t slice = 0; slice < slices; ++slice) {
+      std::this_thread::sleep_until(round_start + slice * o.interval / slices);
+      const auto begin = ports * static_cast<std::size_t>(slice) / static_cast<std::size_t>(slices);
+      const auto end = ports * static_cast<std::size_t>(slice + 1) / static_cast<std::size_t>(slices);
+      {
+        std::lock_guard lock(counts->mutex);
+        if (slice == 0)
+          max_in_flight_at_tick = std::max(max_in_flight_at_tick, counts->started - counts->completed);
+        counts->started += end - begin;
+      }
+      for (auto i = begin; i < end; ++i) prober.probe(targets[i], health, record);
     }
-    for (const auto& target : targets) prober.probe(target, health, record);
-    next += o.interval;
   }
   // The last interval is part of the run: its probes complete within it (or time out).
-  std::this_thread::sleep_until(next);
+  std::this_thread::sleep_until(wall_start + rounds * o.interval);
   const auto cpu_end = cpu_ticks("dm-prober");
   const auto wall_end = steady::now();
   {
@@ -258,8 +282,11 @@ int main(int argc, char** argv) {
   }
 
   const double wall_s = std::chrono::duration<double>(wall_end - wall_start).count();
-  const double cpu_s = static_cast<double>(cpu_end.first - cpu_start.first) / ticks_per_second;
-  const double prober_cpu_s = static_cast<double>(cpu_end.second - cpu_start.second) / ticks_per_second;
+  const auto process = cpu_end.first - cpu_start.first;
+  const double cpu_s = static_cast<double>(process.total()) / ticks_per_second;
+  const double user_s = static_cast<double>(process.user) / ticks_per_second;
+  const double system_s = static_cast<double>(process.system) / ticks_per_second;
+  const double prober_cpu_s = static_cast<double>((cpu_end.second - cpu_start.second).total()) / ticks_per_second;
   rusage usage{};
   ::getrusage(RUSAGE_SELF, &usage);
   const long max_rss_kib = usage.ru_maxrss;
@@ -280,7 +307,8 @@ int main(int argc, char** argv) {
   for (const auto& [detail, n] : counts->failures)
     std::printf("  failure:      %llu x %s\n", static_cast<unsigned long long>(n), detail.c_str());
   std::printf("wall:           %.2f s\n", wall_s);
-  std::printf("cpu (process):  %.2f s = %.2f %% of one core\n", cpu_s, 100 * cpu_s / wall_s);
+  std::printf("cpu (process):  %.2f s = %.2f %% of one core (user %.2f s, system %.2f s)\n", cpu_s,
+              100 * cpu_s / wall_s, user_s, system_s);
   std::printf("cpu (prober):   %.2f s = %.2f %% of one core\n", prober_cpu_s, 100 * prober_cpu_s / wall_s);
   std::printf("max RSS:        %.1f MiB (now %.1f MiB)\n", max_rss_kib / 1024.0, rss_kib / 1024.0);
   std::printf("probe duration: p50 %.3f ms, p99 %.3f ms, max %.3f ms\n", p50, p99, max_ms);
@@ -293,16 +321,17 @@ int main(int argc, char** argv) {
     first = false;
   }
   std::printf(
-      "RESULT {\"ports\":%zu,\"interval_ms\":%lld,\"rounds\":%lld,\"timeout_ms\":%lld,"
+      "RESULT {\"ports\":%zu,\"spread\":%s,\"interval_ms\":%lld,\"rounds\":%lld,\"timeout_ms\":%lld,"
       "\"started\":%llu,\"passed\":%llu,\"failed\":%llu,\"unfinished\":%llu,\"failures\":{%s},"
-      "\"wall_s\":%.3f,\"cpu_s\":%.3f,\"cpu_percent\":%.3f,\"prober_cpu_s\":%.3f,"
+      "\"wall_s\":%.3f,\"cpu_s\":%.3f,\"cpu_percent\":%.3f,\"user_s\":%.3f,\"system_s\":%.3f,"
+      "\"prober_cpu_s\":%.3f,"
       "\"prober_cpu_percent\":%.3f,\"max_rss_kib\":%ld,\"rss_kib\":%ld,"
       "\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"max_ms\":%.3f,\"max_in_flight_at_tick\":%llu}\n",
-      ports, static_cast<long long>(o.interval.count()), static_cast<long long>(rounds),
+      ports, o.spread ? "true" : "false", static_cast<long long>(o.interval.count()), static_cast<long long>(rounds),
       static_cast<long long>(o.timeout.count()), static_cast<unsigned long long>(counts->started),
       static_cast<unsigned long long>(counts->passed), static_cast<unsigned long long>(counts->failed),
       static_cast<unsigned long long>(unfinished), failures.str().c_str(), wall_s, cpu_s,
-      100 * cpu_s / wall_s, prober_cpu_s, 100 * prober_cpu_s / wall_s, max_rss_kib, rss_kib, p50, p99,
+      100 * cpu_s / wall_s, user_s, system_s, prober_cpu_s, 100 * prober_cpu_s / wall_s, max_rss_kib, rss_kib, p50, p99,
       max_ms, static_cast<unsigned long long>(max_in_flight_at_tick));
   return 0;
 }

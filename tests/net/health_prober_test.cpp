@@ -8,6 +8,8 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <filesystem>
+#include <fstream>
 #include <future>
 #include <memory>
 #include <mutex>
@@ -602,6 +604,37 @@ TEST_F(HealthProber, CallbackThatThrowsDoesNotStopTheProber) {
   auto outcome = run(loopback(instance.port()), http_check());
   ASSERT_TRUE(outcome);
   EXPECT_TRUE(outcome->passed) << outcome->detail;
+}
+
+/// Threads of this process with that name (the prober names its thread "dm-prober").
+int threads_named(const std::string& name) {
+  int count = 0;
+  std::error_code ec;
+  for (const auto& task : std::filesystem::directory_iterator("/proc/self/task", ec)) {
+    std::ifstream comm(task.path() / "comm");
+    std::string line;
+    if (std::getline(comm, line) && line == name) ++count;
+  }
+  return count;
+}
+
+TEST_F(HealthProber, DestroyedFromItsOwnCallbackDoesNotDeadlockOrCrash) {
+  fake_instance instance(http_response(200));
+  const int before = threads_named("dm-prober");
+  auto prober = std::make_shared<health_prober>();
+  EXPECT_EQ(threads_named("dm-prober"), before + 1);
+  std::promise<void> done;
+  auto* raw = prober.get();
+  // The callback holds the last reference: dropping it destroys the prober on its thread.
+  auto holder = std::make_shared<std::shared_ptr<health_prober>>(std::move(prober));
+  raw->probe(loopback(instance.port()), http_check(), [holder, &done](probe_outcome) {
+    holder->reset();
+    done.set_value();
+  });
+  holder.reset();
+  EXPECT_EQ(done.get_future().wait_for(patience), std::future_status::ready);
+  // Its thread ends by itself, having freed the state (a leak would show under ASan).
+  EXPECT_TRUE(wait_until([&] { return threads_named("dm-prober") == before; }));
 }
 
 // -- TCP ---------------------------------------------------------------------------
