@@ -106,6 +106,29 @@ http_acceptor_actor::behavior_type http_acceptor(
         }
         return promise;
       },
+      [self](sync_atom) -> caf::result<bool> {
+        auto& state = self->state;
+        auto promise = self->make_response_promise<bool>();
+        if (state.workers.empty()) {
+          promise.deliver(true);
+          return promise;
+        }
+        auto id = state.next_sync++;
+        state.syncs.emplace(id, std::make_pair(state.workers.size(), promise));
+        http_acceptor_actor me{self};
+        // Each thread runs its posts in order: this one runs after every update so far.
+        for (auto& worker : state.workers)
+          worker->post([me, id] { caf::anon_send(me, synced_atom::value, id); });
+        return promise;
+      },
+      [self](synced_atom, std::uint64_t id) {
+        auto found = self->state.syncs.find(id);
+        if (found == self->state.syncs.end()) return;
+        if (--found->second.first == 0) {
+          found->second.second.deliver(true);
+          self->state.syncs.erase(found);
+        }
+      },
       [self](drained_atom, std::uint64_t) {
         auto& state = self->state;
         if (++state.drained_workers == state.workers.size()) finish_drain(state, 0);

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <map>
 #include <memory>
 #include <string>
 #include <thread>
@@ -32,6 +33,9 @@ struct http_acceptor_state {
   bool draining = false;
   std::size_t drained_workers = 0;
   std::vector<caf::typed_response_promise<messages::drain_result>> drain_waiters;
+  /// Syncs under way: I/O threads still to answer, and the promise to keep then.
+  std::uint64_t next_sync = 0;
+  std::map<std::uint64_t, std::pair<std::size_t, caf::typed_response_promise<bool>>> syncs;
 
   static inline const char* name = "http_acceptor";
 };

@@ -79,11 +79,14 @@ void runtime::start() {
   if (d.started) return;
   d.started = true;
   d.acceptor = d.system.spawn(actors::http_acceptor, d.cfg);
-  caf::scoped_actor self{d.system};
   std::string failure;
-  self->request(d.acceptor, caf::infinite, listening_atom::value)
-      .receive([&](std::vector<std::uint16_t>& ports) { d.ports = std::move(ports); },
-               [&](caf::error& err) { failure = d.system.render(err); });
+  {
+    // Scoped actors count as running actors: this one must be gone before stop().
+    caf::scoped_actor self{d.system};
+    self->request(d.acceptor, caf::infinite, listening_atom::value)
+        .receive([&](std::vector<std::uint16_t>& ports) { d.ports = std::move(ports); },
+                 [&](caf::error& err) { failure = d.system.render(err); });
+  }
   if (!failure.empty()) {
     stop();
     throw std::runtime_error(failure);
@@ -105,10 +108,13 @@ void runtime::start() {
   for (const auto& [name, service] : d.cfg.services)
     d.proxies.push_back(d.system.spawn(actors::upstream_proxy, service, d.acceptor, d.supervisor,
                                        d.sink, d.prober));
-  // Wait for each service's first resolution, so the first request finds its instances.
+  // Wait for each service's first resolution, then until every I/O thread has it, so
+  // that the first request finds its instances.
+  caf::scoped_actor self{d.system};
   for (auto& proxy : d.proxies)
     self->request(proxy, caf::infinite, get_atom::value)
         .receive([](instance_set&) {}, [](caf::error&) {});
+  self->request(d.acceptor, caf::infinite, sync_atom::value).receive([](bool) {}, [](caf::error&) {});
 }
 
 std::vector<std::uint16_t> runtime::ports() const { return impl_->ports; }

@@ -20,6 +20,8 @@ using http_acceptor_actor = caf::typed_actor<
     caf::reacts_to<instance_set>,
     caf::reacts_to<status_snapshot>,
     caf::reacts_to<drained_atom, std::uint64_t>,  // I/O thread index
+    caf::replies_to<sync_atom>::with<bool>,
+    caf::reacts_to<synced_atom, std::uint64_t>,  // sync number
     caf::reacts_to<timeout_atom>,
     caf::replies_to<listening_atom>::with<std::vector<std::uint16_t>>,
     caf::replies_to<drain_atom>::with<drain_result>>;

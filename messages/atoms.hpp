@@ -19,6 +19,10 @@ using drained_atom = caf::atom_constant<caf::atom("drained")>;
 using timeout_atom = caf::atom_constant<caf::atom("timeout")>;
 /// Ask the acceptor for the addresses it listens on.
 using listening_atom = caf::atom_constant<caf::atom("listening")>;
+/// Ask the acceptor to answer once every I/O thread has applied what it was sent.
+using sync_atom = caf::atom_constant<caf::atom("sync")>;
+/// One I/O thread has caught up with a sync (sent from that thread).
+using synced_atom = caf::atom_constant<caf::atom("synced")>;
 /// Timer of a health_watcher: probe this instance now.
 using probe_atom = caf::atom_constant<caf::atom("probe")>;
 /// A health_watcher introduces itself to the restart_supervisor.

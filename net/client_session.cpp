@@ -92,6 +92,12 @@ void client_session::check_deadlines(clock::time_point now) {
     beast::error_code ignored;
     if (upstream_) upstream_->socket.close(ignored);  // its pending operation fails now
   }
+  // A connection that has started a new request header gets the header timeout, not
+  // what is left of the idle one.
+  if (idle_ && buffer_.size() > 0) {
+    idle_ = false;
+    client_deadline_ = std::min(client_deadline_, now + worker_.settings().timeouts.client_header);
+  }
   if (now >= client_deadline_) close();
 }
 
@@ -153,6 +159,7 @@ void client_session::on_read_request(beast::error_code ec, std::size_t) {
   method_ = std::string(request.method_string());
   target_ = std::string(request.target());
   client_keep_alive_ = request.keep_alive() && !worker_.draining();
+  client_version_ = request.version();
   auto origin = request.find(http::field::origin);
   origin_ = origin == request.end() ? std::string() : std::string(origin->value());
   route_request();
@@ -286,8 +293,10 @@ void client_session::try_next_upstream() {
   target_host_ = target;
   ++target->active_requests;
   // A pooled connection first; an upgrade always gets a connection of its own. Before
-  // a body, which could not be replayed, make sure the pooled one is still open.
-  if (!upgrade_) upstream_ = worker_.pool().take(target->endpoint, !request_->is_done());
+  // a request that could not be sent again (a body, a non-idempotent method), make sure
+  // the pooled one is still open.
+  if (!upgrade_)
+    upstream_ = worker_.pool().take(target->endpoint, !request_->is_done() || !idempotent());
   if (upstream_) {
     start_sending();
     return;
@@ -420,10 +429,11 @@ void client_session::on_response_header(beast::error_code ec, std::size_t) {
     start_tunnel();
     return;
   }
+  upstream_keep_alive_ = response.keep_alive();
   prepare_client_response(response);
   if (!origin_.empty()) worker_.settings().cors.decorate(origin_, response);
   if (response.find("X-Request-Id") == response.end()) response.set("X-Request-Id", request_id_);
-  unsigned client_version = request_->get().version();
+  unsigned client_version = client_version_;
   response.version(client_version);
   response_has_body_ = !bodiless(status_, request_->get().method() == http::verb::head);
   client_chunked_ = false;
@@ -509,9 +519,10 @@ void client_session::upstream_failed(failure what, beast::error_code ec) {
                    route_->service, failure_name(static_cast<int>(what)), ec.message());
   upstream_.reset();
   bool nothing_sent = what == failure::connect || what == failure::connect_timeout;
-  // A reused keep-alive connection that the upstream closed under us never reached
-  // it: resending is safe for any method as long as the body can still be replayed.
-  bool replayable = !body_started_ && (idempotent() || reused);
+  // Whether the upstream processed it is unknown: only an idempotent request whose
+  // body was not consumed may go again (a stale pooled connection was checked before
+  // any other request went out on it).
+  bool replayable = !body_started_ && idempotent();
   if (what != failure::response_timeout && (nothing_sent || replayable)) {
     if (reused && !nothing_sent) {
       tried_.pop_back();  // a stale connection says nothing about the instance
@@ -613,7 +624,7 @@ void client_session::finish_request(bool keep_client_alive) {
                 std::chrono::duration_cast<std::chrono::microseconds>(clock::now() - started_),
                 request_id_});
   }
-  if (upstream_ && request_sent_ && response_sent_ && response_->get().keep_alive() && !upgrade_)
+  if (upstream_ && request_sent_ && response_sent_ && upstream_keep_alive_ && !upgrade_)
     worker_.pool().give_back(std::move(upstream_));
   upstream_.reset();
   if (target_host_) {

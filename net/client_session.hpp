@@ -113,6 +113,7 @@ class client_session : public std::enable_shared_from_this<client_session> {
   bool response_sent_ = false;   // the whole response reached the client
   bool client_chunked_ = false;  // the response goes to the client chunked
   bool response_has_body_ = true;
+  bool upstream_keep_alive_ = false;  // the upstream's own word, before we rewrite it
   const config::route* route_ = nullptr;
   std::string method_;
   std::string target_;  // as the client sent it, for the log
@@ -123,6 +124,7 @@ class client_session : public std::enable_shared_from_this<client_session> {
   bool counted_ = false;         // counted in the worker's requests in flight
   bool body_started_ = false;    // some request body bytes were read from the client
   bool client_keep_alive_ = true;
+  unsigned client_version_ = 11;  // as the client sent it (the upstream always gets 1.1)
   bool upgrade_ = false;
   std::unique_ptr<upstream_connection> upstream_;
   std::shared_ptr<upstream_target> target_host_;

@@ -55,6 +55,7 @@ void proxy_worker::run() {
 void proxy_worker::sweep() {
   auto now = client_session::clock::now();
   for (auto* session : sessions_) session->check_deadlines(now);
+  pool_.close_expired(now);
   // Timeouts fire up to one period late; a tenth of a second is well below any
   // sensible timeout and costs nothing measurable.
   sweep_timer_->expires_after(std::chrono::milliseconds(100));
@@ -100,6 +101,8 @@ void proxy_worker::update_service(service_update update) {
     pool_.retain_only(keep);
   });
 }
+
+void proxy_worker::post(std::function<void()> task) { asio::post(*io_, std::move(task)); }
 
 void proxy_worker::update_status(std::shared_ptr<const std::string> status_json) {
   asio::post(*io_, [this, status_json = std::move(status_json)]() mutable {

@@ -60,6 +60,8 @@ class proxy_worker {
 
   /// Thread-safe: everything below is posted to the worker's loop.
   void update_service(service_update update);
+  /// Runs `task` on the worker's thread after everything posted before it.
+  void post(std::function<void()> task);
   /// The deployment's state (JSON) that the status path answers with.
   void update_status(std::shared_ptr<const std::string> status_json);
   /// Stops accepting, closes idle client connections and calls `on_drained` (on the

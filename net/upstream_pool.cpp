@@ -58,6 +58,16 @@ void upstream_pool::retain_only(const std::vector<boost::asio::ip::tcp::endpoint
   }
 }
 
+void upstream_pool::close_expired(std::chrono::steady_clock::time_point now) {
+  for (auto& [endpoint, idle] : idle_) {
+    // The oldest are at the front.
+    auto expired = std::find_if(idle.begin(), idle.end(), [&](const auto& c) {
+      return now - c->idle_since < idle_timeout_;
+    });
+    idle.erase(idle.begin(), expired);
+  }
+}
+
 std::size_t upstream_pool::idle_count() const {
   std::size_t n = 0;
   for (const auto& [endpoint, idle] : idle_) n += idle.size();

@@ -46,6 +46,9 @@ class upstream_pool {
 
   void clear() { idle_.clear(); }
 
+  /// Closes the connections idle for longer than the idle timeout at `now`.
+  void close_expired(std::chrono::steady_clock::time_point now);
+
   std::size_t idle_count() const;
   /// Connections opened to upstreams by this pool's thread since start.
   std::uint64_t opened = 0;

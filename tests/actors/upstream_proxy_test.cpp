@@ -22,6 +22,8 @@ http_acceptor_actor::behavior_type recording_acceptor(http_acceptor_actor::point
       [observer](instance_set& set) { caf::anon_send(observer, set); },
       [](status_snapshot&) {},
       [](drained_atom, std::uint64_t) {},
+      [](sync_atom) { return true; },
+      [](synced_atom, std::uint64_t) {},
       [](timeout_atom) {},
       [](listening_atom) { return std::vector<std::uint16_t>{}; },
       [](drain_atom) { return drain_result{}; },

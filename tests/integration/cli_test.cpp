@@ -25,8 +25,10 @@ finished_run run_binary(std::vector<std::string> args,
   args.insert(args.begin(), DOCKMASTER_BINARY);
   child_process process(args);
   finished_run result;
-  if (process.wait_exit(timeout)) result.exit_code = process.exit_code();
-  process.wait_output_closed(std::chrono::seconds(5));
+  if (process.wait_exit(timeout)) {
+    result.exit_code = process.exit_code();
+    process.wait_output_closed(std::chrono::seconds(5));
+  }
   result.out = process.stdout_text();
   result.err = process.stderr_text();
   return result;

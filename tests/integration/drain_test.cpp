@@ -60,6 +60,7 @@ TEST(Drain, ARequestLongerThanTheDrainTimeoutDoesNotKeepTheBinaryAlive) {
   test_upstream upstream{"app"};
   dockmaster_process dockmaster(child_config(upstream, "300ms"));
   auto& process = dockmaster.process();
+  ASSERT_EQ(http_client(dockmaster.port()).get("/warm-up").result_int(), 200);
 
   http_client slow(dockmaster.port());
   slow.send_raw("GET /slow?ms=20000 HTTP/1.1\r\nHost: test.local\r\n\r\n");

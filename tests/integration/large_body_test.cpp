@@ -49,6 +49,9 @@ class LargeBody : public ::testing::Test {
     auto rss_after = vm_rss_kib(pid);
     auto peak = vm_hwm_kib(pid);
     ASSERT_TRUE(rss_after);
+    RecordProperty("vm_rss_before_kib", std::to_string(rss_before));
+    RecordProperty("vm_rss_after_kib", std::to_string(*rss_after));
+    if (peak) RecordProperty("vm_hwm_after_kib", std::to_string(*peak));
     EXPECT_LT(*rss_after, rss_before + allowed_growth_kib)
         << "VmRSS grew from " << rss_before << " KiB to " << *rss_after << " KiB";
     if (peak) {

@@ -101,7 +101,7 @@ TEST_F(Routing, TheUpstreamSeesForwardingHeadersAndARequestId) {
   EXPECT_EQ(std::string(response["X-Request-Id"]), seen->header("X-Request-Id"));
 }
 
-TEST_F(Routing, APathNoRouteCoversGets404FromTheManager) {
+TEST_F(Routing, APathWithoutARouteGets404FromTheManager) {
   auto cfg = make_config();
   add_service(cfg, "api", {api.host_port()});
   add_route(cfg, "/api/", "api");

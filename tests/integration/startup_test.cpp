@@ -18,10 +18,11 @@ TEST(Startup, TheFirstRequestRightAfterStartFindsTheServiceInstances) {
   add_service(cfg, "app", {upstream.host_port()});
   add_route(cfg, "/", "app");
   int unavailable = 0;
-  constexpr int attempts = 30;
+  constexpr int attempts = 300;
   for (int i = 0; i < attempts; ++i) {
     in_process_proxy proxy(cfg);
     http_client client(proxy.port());
+    client.retry_while_starting = false;
     auto r = client.get("/first");
     if (r.result_int() == 503) ++unavailable;
     else EXPECT_EQ(r.result_int(), 200) << r.body();

@@ -205,16 +205,23 @@ void test_upstream::accept_loop() {
     std::lock_guard<std::mutex> lock(mutex_);
     if (stopping_) return;
     open_.insert(socket);
-    connection_threads_.emplace_back([this, socket, id = ++next_connection] { serve(socket, id); });
+    open_ids_.insert(++next_connection);
+    connection_threads_.emplace_back([this, socket, id = next_connection] { serve(socket, id); });
   }
 }
 
-void test_upstream::close_connection(const std::shared_ptr<tcp::socket>& socket) {
+void test_upstream::close_connection(const std::shared_ptr<tcp::socket>& socket, std::uint64_t id) {
   std::lock_guard<std::mutex> lock(mutex_);
+  open_ids_.erase(id);
   boost::system::error_code ignored;
   socket->shutdown(tcp::socket::shutdown_both, ignored);
   socket->close(ignored);
   open_.erase(socket);
+}
+
+bool test_upstream::connection_open(std::uint64_t id) const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return open_ids_.count(id) > 0;
 }
 
 bool test_upstream::sleep_unless_stopped(std::chrono::milliseconds duration) {
@@ -373,7 +380,7 @@ void test_upstream::serve(std::shared_ptr<tcp::socket> socket, std::uint64_t con
     if (ec) break;
     if (!keep) announced_close = true;
   }
-  close_connection(socket);
+  close_connection(socket, connection);
 }
 
 }  // namespace dockmaster::test

@@ -88,6 +88,8 @@ class test_upstream {
 
   std::uint64_t connections_accepted() const { return connections_accepted_; }
   std::size_t open_connections() const;
+  /// Whether accepted connection number `id` (recorded_request::connection) is open.
+  bool connection_open(std::uint64_t id) const;
   std::uint64_t request_count() const { return request_count_; }
   /// Requests whose path starts with `prefix`.
   std::uint64_t count_requests(std::string_view prefix) const;
@@ -106,7 +108,7 @@ class test_upstream {
 
   void accept_loop();
   void serve(std::shared_ptr<tcp::socket> socket, std::uint64_t connection);
-  void close_connection(const std::shared_ptr<tcp::socket>& socket);
+  void close_connection(const std::shared_ptr<tcp::socket>& socket, std::uint64_t id);
   bool sleep_unless_stopped(std::chrono::milliseconds duration);
 
   options options_;
@@ -123,6 +125,7 @@ class test_upstream {
   mutable std::mutex mutex_;
   std::condition_variable stop_signal_;
   std::set<std::shared_ptr<tcp::socket>> open_;
+  std::set<std::uint64_t> open_ids_;
   std::vector<std::thread> connection_threads_;
   std::vector<recorded_request> requests_;
 
