@@ -38,10 +38,14 @@ inline messages::restart_executor_actor::behavior_type run_jobs(executor_pointer
         auto promise = self->make_response_promise<restart_result>();
         state.jobs.emplace(id, promise);
         restart_executor_actor me{self};
+        // (Arguments rather than captures: CAF 0.17 dereferences a null pointer when
+        // a function actor is spawned without any.)
         self->system().spawn<caf::detached>(
-            [job, me, id, request](caf::blocking_actor* worker) {
-              worker->send(me, job_done_atom::value, id, job(request));
-            });
+            [job](caf::blocking_actor* worker, restart_executor_actor reply_to, std::uint64_t job_id,
+                  const restart_request& job_request) {
+              worker->send(reply_to, job_done_atom::value, job_id, job(job_request));
+            },
+            me, id, request);
         return promise;
       },
       [self](job_done_atom, std::uint64_t id, restart_result& result) {

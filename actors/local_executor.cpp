@@ -25,11 +25,9 @@ std::string join(const std::vector<std::string>& words) {
   return text;
 }
 
-constexpr std::size_t output_limit = 16 * 1024;
-
 /// Runs argv with stdout and stderr on one pipe, in a process group of its own so that
 /// a timeout kills whatever it started too.
-restart_result run_command(const restart_request& request) {
+restart_result run_command(const restart_request& request, std::size_t output_limit) {
   restart_result result;
   result.instance = request.instance;
   result.action = request.action;
@@ -125,8 +123,11 @@ restart_result run_command(const restart_request& request) {
 
 }  // namespace
 
-restart_executor_actor::behavior_type local_executor(executor_pointer self) {
-  return run_jobs(self, run_command);
+restart_executor_actor::behavior_type local_executor(executor_pointer self,
+                                                     std::size_t output_limit) {
+  return run_jobs(self, [output_limit](const restart_request& request) {
+    return run_command(request, output_limit);
+  });
 }
 
 }  // namespace dockmaster::actors

@@ -102,7 +102,8 @@ void runtime::start() {
     net::event_log().info("restarts run through the Docker engine at {}", socket);
     d.docker = d.system.spawn(actors::docker_engine, socket);
   }
-  d.local = d.system.spawn(actors::local_executor);
+  // The output kept of a command: its tail, as much as of a docker exec.
+  d.local = d.system.spawn(actors::local_executor, docker::exec_options{}.output_limit);
   d.supervisor = d.system.spawn(actors::restart_supervisor, d.cfg.services, d.docker, d.local, d.sink);
   if (any_health) d.prober = std::make_shared<net::health_prober>();
   for (const auto& [name, service] : d.cfg.services)
