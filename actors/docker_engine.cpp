@@ -4,17 +4,13 @@
 #include "docker/container_lookup.hpp"
 #include "docker/engine_client.hpp"
 
+#include "net/logging.hpp"
+
 namespace dockmaster::actors {
 
 using namespace messages;
 
 namespace {
-
-std::string join(const std::vector<std::string>& words) {
-  std::string text;
-  for (const auto& w : words) text += (text.empty() ? "" : " ") + w;
-  return text;
-}
 
 /// The blocking part, on the job's own thread.
 restart_result run_job(const std::string& socket_path, const restart_request& request) {
@@ -22,7 +18,7 @@ restart_result run_job(const std::string& socket_path, const restart_request& re
   result.instance = request.instance;
   result.action = request.action;
   result.command = request.action == "restart_container" ? "POST /containers/{id}/restart"
-                                                         : join(request.command);
+                                                         : net::join_words(request.command);
   auto started = std::chrono::steady_clock::now();
   try {
     docker::engine_client client(socket_path);

@@ -1,7 +1,5 @@
 #include "actors/event_sink.hpp"
 
-#include <ctime>
-
 #include <nlohmann/json.hpp>
 
 #include "net/logging.hpp"
@@ -12,18 +10,6 @@ using namespace messages;
 using json = nlohmann::json;
 
 namespace {
-
-std::string utc_now() {
-  auto now = std::chrono::system_clock::now();
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()) % 1000;
-  auto t = std::chrono::system_clock::to_time_t(now);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char text[40];
-  auto n = std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%S", &tm);
-  std::snprintf(text + n, sizeof text - n, ".%03dZ", static_cast<int>(ms.count()));
-  return text;
-}
 
 json result_json(const restart_result& r) {
   return {{"action", r.action},        {"container", r.container}, {"command", r.command},
@@ -91,7 +77,7 @@ event_sink_actor::behavior_type event_sink(event_sink_actor::stateful_pointer<ev
   return {
       [self, publish](health_changed& change) {
         auto& state = self->state;
-        auto now = utc_now();
+        auto now = net::utc_timestamp();
         auto& status = state.instances[change.instance];
         status.id = change.instance;
         status.health = change.to;
@@ -118,7 +104,7 @@ event_sink_actor::behavior_type event_sink(event_sink_actor::stateful_pointer<ev
         auto& state = self->state;
         auto& status = state.instances[event.instance];
         status.id = event.instance;
-        json record{{"time", utc_now()},
+        json record{{"time", net::utc_timestamp()},
                     {"event", event.kind},
                     {"service", event.instance.service},
                     {"instance", event.instance.endpoint()},

@@ -13,17 +13,13 @@
 
 extern char** environ;
 
+#include "net/logging.hpp"
+
 namespace dockmaster::actors {
 
 using namespace messages;
 
 namespace {
-
-std::string join(const std::vector<std::string>& words) {
-  std::string text;
-  for (const auto& w : words) text += (text.empty() ? "" : " ") + w;
-  return text;
-}
 
 /// Runs argv with stdout and stderr on one pipe, in a process group of its own so that
 /// a timeout kills whatever it started too.
@@ -31,7 +27,7 @@ restart_result run_command(const restart_request& request, std::size_t output_li
   restart_result result;
   result.instance = request.instance;
   result.action = request.action;
-  result.command = join(request.command);
+  result.command = net::join_words(request.command);
   result.container = "-";
   auto started = std::chrono::steady_clock::now();
   auto elapsed_ms = [&] {

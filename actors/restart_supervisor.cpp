@@ -11,12 +11,6 @@ using clock = restart_policy::clock;
 
 namespace {
 
-std::string join(const std::vector<std::string>& words) {
-  std::string text;
-  for (const auto& w : words) text += (text.empty() ? "" : " ") + w;
-  return text;
-}
-
 restart_request make_request(const config::service_config& service, const instance_id& id,
                              bool restart_container) {
   const auto& r = service.restart;
@@ -114,9 +108,9 @@ restart_supervisor_actor::behavior_type restart_supervisor(
     net::log_event(spdlog::level::warn, "restart_started",
                    {net::field("service", id.service), net::field("instance", id.endpoint()),
                     net::field("action", request.action),
-                    net::field("command", escalate ? "restart container" : join(request.command)),
+                    net::field("command", escalate ? "restart container" : net::join_words(request.command)),
                     net::number_field("attempt", record.policy->restarts_in_window(now))});
-    report(id, "restart_started", request.action + ": " + join(request.command));
+    report(id, "restart_started", request.action + ": " + net::join_words(request.command));
     self->request(executor, caf::infinite, request)
         .then(
             [self, report, id](restart_result& result) {

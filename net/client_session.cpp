@@ -624,7 +624,8 @@ void client_session::finish_request(bool keep_client_alive) {
                 std::chrono::duration_cast<std::chrono::microseconds>(clock::now() - started_),
                 request_id_});
   }
-  if (upstream_ && request_sent_ && response_sent_ && upstream_keep_alive_ && !upgrade_)
+  if (upstream_ && request_sent_ && response_sent_ && upstream_keep_alive_ && !upgrade_ &&
+      worker_.serves(upstream_->endpoint))
     worker_.pool().give_back(std::move(upstream_));
   upstream_.reset();
   if (target_host_) {

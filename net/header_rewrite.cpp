@@ -10,6 +10,8 @@
 #include <boost/beast/http/field.hpp>
 #include <boost/beast/http/status.hpp>
 
+#include "net/http_text.hpp"
+
 namespace dockmaster::net {
 
 namespace http = boost::beast::http;
@@ -24,36 +26,6 @@ constexpr std::string_view x_request_id = "X-Request-Id";
 /// A client-sent request id longer than this is replaced: it ends up in every log line
 /// of the request, and an unbounded one would let a client bloat the logs.
 constexpr std::size_t max_request_id_length = 200;
-
-char to_lower_ascii(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
-/// Header names and connection options are case-insensitive ASCII; std::tolower would
-/// tie the comparison to the process locale.
-bool iequals_ascii(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i)
-    if (to_lower_ascii(a[i]) != to_lower_ascii(b[i])) return false;
-  return true;
-}
-
-std::string_view trim(std::string_view s) {
-  const auto first = s.find_first_not_of(" \t");
-  if (first == std::string_view::npos) return {};
-  const auto last = s.find_last_not_of(" \t");
-  return s.substr(first, last - first + 1);
-}
-
-/// Calls `f` with each non-empty element of a comma-separated header list, trimmed.
-template <typename F>
-void for_each_element(std::string_view list, F&& f) {
-  while (!list.empty()) {
-    const auto comma = list.find(',');
-    const auto element = trim(list.substr(0, comma));
-    if (!element.empty()) f(element);
-    if (comma == std::string_view::npos) break;
-    list.remove_prefix(comma + 1);
-  }
-}
 
 /// Whether a Connection field lists the "upgrade" option. An Upgrade header without it
 /// is not an upgrade offer (RFC 9110 7.8 requires both), so it is not kept.

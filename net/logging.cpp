@@ -54,7 +54,9 @@ void make_loggers(const config::log_config& log) {
   access->flush_on(spdlog::level::info);
 }
 
-std::string iso_now() {
+}  // namespace
+
+std::string utc_timestamp() {
   auto now = std::chrono::system_clock::now();
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()) % 1000;
   auto t = std::chrono::system_clock::to_time_t(now);
@@ -66,7 +68,11 @@ std::string iso_now() {
   return text;
 }
 
-}  // namespace
+std::string join_words(const std::vector<std::string>& words) {
+  std::string text;
+  for (const auto& word : words) text += (text.empty() ? "" : " ") + word;
+  return text;
+}
 
 void setup_logging(const config::log_config& log) {
   std::call_once(defaults_once, [] {});
@@ -107,7 +113,7 @@ void log_event(spdlog::level::level_enum level, std::string_view event,
   if (!structured->should_log(level)) return;
   std::string line;
   if (json_format) {
-    line = "{\"time\":\"" + iso_now() + "\",\"level\":\"" +
+    line = "{\"time\":\"" + utc_timestamp() + "\",\"level\":\"" +
            std::string(spdlog::level::to_string_view(level).data()) + "\",\"event\":\"" +
            json_escape(event) + "\"";
     for (const auto& f : fields) {
@@ -132,7 +138,7 @@ void log_access(const access_record& r) {
   if (json_format) {
     access->info(
         R"({{"time":"{}","log":"access","client":"{}","method":"{}","path":"{}","status":{},"upstream":"{}","duration_ms":{:.3f},"request_id":"{}"}})",
-        iso_now(), r.client, json_escape(r.method), json_escape(r.target), r.status,
+        utc_timestamp(), r.client, json_escape(r.method), json_escape(r.target), r.status,
         r.upstream, ms, r.request_id);
   } else {
     access->info("{} \"{} {}\" {} upstream={} {:.3f}ms id={}", r.client, r.method, r.target,

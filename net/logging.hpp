@@ -6,6 +6,7 @@
 #include <initializer_list>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <spdlog/logger.h>
 
@@ -49,6 +50,12 @@ inline log_field number_field(std::string_view key, long long value) {
 /// "event" and every field at the top level; in text mode `event key=value ...`.
 void log_event(spdlog::level::level_enum level, std::string_view event,
                std::initializer_list<log_field> fields);
+
+/// Now, as "2026-01-31T12:00:00.123Z".
+std::string utc_timestamp();
+
+/// Words joined with single spaces (a command line, for logs).
+std::string join_words(const std::vector<std::string>& words);
 
 /// Escapes a string for use inside a JSON string literal.
 std::string json_escape(std::string_view text);

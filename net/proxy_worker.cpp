@@ -99,6 +99,7 @@ void proxy_worker::update_service(service_update update) {
     for (const auto& [name, s] : services_)
       for (const auto& target : s.targets) keep.push_back(target->endpoint);
     pool_.retain_only(keep);
+    current_endpoints_ = std::set<tcp::endpoint>(keep.begin(), keep.end());
   });
 }
 

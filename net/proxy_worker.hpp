@@ -4,6 +4,7 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <set>
 #include <memory>
 #include <string>
 #include <unordered_set>
@@ -79,6 +80,11 @@ class proxy_worker {
   /// nullptr: none left.
   std::shared_ptr<upstream_target> pick(const std::string& service,
                                         const std::vector<std::shared_ptr<upstream_target>>& exclude);
+  /// True while some service still has this address (a connection to an address that
+  /// went away is not kept for reuse).
+  bool serves(const boost::asio::ip::tcp::endpoint& endpoint) const {
+    return current_endpoints_.count(endpoint) > 0;
+  }
   /// True when the service has any target at all (healthy or not).
   bool has_targets(const std::string& service) const;
 
@@ -113,6 +119,7 @@ class proxy_worker {
   std::unordered_set<client_session*> sessions_;
   std::vector<std::unique_ptr<char[]>> spare_body_buffers_;
   std::shared_ptr<const std::string> status_json_;
+  std::set<boost::asio::ip::tcp::endpoint> current_endpoints_;
   std::uint64_t requests_in_flight_ = 0;
   bool draining_ = false;
   std::function<void()> on_drained_;

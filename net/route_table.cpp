@@ -4,20 +4,11 @@
 #include <cstddef>
 #include <utility>
 
+#include "net/http_text.hpp"
+
 namespace dockmaster::net {
 
 namespace {
-
-char to_lower_ascii(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
-/// ASCII only on purpose: host names on the wire are ASCII (IDNs arrive as punycode),
-/// and a locale-dependent tolower would make matching depend on the process locale.
-bool iequals_ascii(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i)
-    if (to_lower_ascii(a[i]) != to_lower_ascii(b[i])) return false;
-  return true;
-}
 
 /// The part of a Host value that names the host: "example.com:8080" -> "example.com",
 /// "[::1]:8080" -> "::1", "[::1]" -> "::1". IPv6 literals lose their brackets so that a

@@ -60,8 +60,7 @@ TEST(AccessLog, OneRequestGivesOneJsonLineWithTheRequestIdTheUpstreamSaw) {
   ASSERT_FALSE(seen_id.empty());
   ASSERT_TRUE(wait_until([&] { return !access_lines(process.stderr_text(), seen_id).empty(); }))
       << process.stderr_text();
-  // Exactly one line for the request. (Matched by id: a start-up 503 retried by
-  // http_client would have a line of its own.)
+  // Exactly one line for the request.
   auto lines = access_lines(process.stderr_text(), seen_id);
   ASSERT_EQ(lines.size(), 1u) << process.stderr_text();
   const auto& line = lines[0];

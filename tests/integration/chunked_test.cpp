@@ -20,8 +20,7 @@ class Chunked : public ::testing::Test {
     add_service(cfg, "app", {upstream.host_port()});
     add_route(cfg, "/", "app");
     proxy = std::make_unique<in_process_proxy>(cfg);
-    // These tests start with raw requests: one ordinary request first (see
-    // http_client::retry_while_starting).
+    // One ordinary request first, so that a raw request's failure is about itself.
     ASSERT_EQ(http_client(proxy->port()).get("/warm-up").result_int(), 200);
   }
   test_upstream upstream{"app"};

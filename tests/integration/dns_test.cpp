@@ -75,8 +75,43 @@ TEST(Dns, ANewAddressOfTheNameIsFollowedWithoutARestart) {
   const auto a_before = up.a.request_count();
   for (int i = 0; i < 10; ++i) EXPECT_EQ(served_by(client), "b");
   EXPECT_EQ(up.a.request_count(), a_before);
-  // Pooled connections to the address that is gone are closed.
+}
+
+TEST(Dns, IdlePooledConnectionsToAnAddressThatIsGoneAreClosed) {
+  replicas up;
+  const std::string name = "pooled.dockmaster.test";
+  fake_dns::set(name, {"127.0.0.2"});
+  in_process_proxy proxy(named_service(name, up.a.port()));
+  http_client client(proxy.port());
+  ASSERT_EQ(served_by(client), "a");
+  ASSERT_EQ(up.a.open_connections(), 1u);  // pooled, idle
+
+  fake_dns::set(name, {"127.0.0.3"});
   EXPECT_TRUE(wait_until([&] { return up.a.open_connections() == 0; }, std::chrono::seconds(5)));
+}
+
+TEST(Dns, AConnectionInUseWhenItsAddressGoesIsClosedAfterItsResponse) {
+  replicas up;
+  const std::string name = "busy.dockmaster.test";
+  fake_dns::set(name, {"127.0.0.2"});
+  auto cfg = named_service(name, up.a.port());
+  cfg.actor_system.io_threads = 1;  // both clients on the one I/O thread
+  in_process_proxy proxy(cfg);
+
+  http_client slow(proxy.port());
+  slow.send_raw("GET /slow?ms=1500 HTTP/1.1\r\nHost: test.local\r\n\r\n");
+  ASSERT_TRUE(wait_until([&] { return up.a.in_flight() == 1; }));
+  const auto slow_connection = up.a.requests().back().connection;
+
+  fake_dns::set(name, {"127.0.0.3"});
+  http_client client(proxy.port());
+  ASSERT_TRUE(wait_until([&] { return served_by(client) == "b"; }, std::chrono::seconds(5)));
+  // The address went away while the slow request was still using its connection.
+  ASSERT_EQ(up.a.in_flight(), 1u) << "the slow request ended too early for this test";
+
+  EXPECT_EQ(slow.read_response().result_int(), 200);
+  // Its connection must not go back to the pool of an address that is gone.
+  EXPECT_TRUE(wait_until([&] { return !up.a.connection_open(slow_connection); }, std::chrono::seconds(5)));
 }
 
 TEST(Dns, ANameThatStopsResolvingLeavesNoInstanceUntilItResolvesAgain) {
@@ -85,8 +120,7 @@ TEST(Dns, ANameThatStopsResolvingLeavesNoInstanceUntilItResolvesAgain) {
   fake_dns::set(name, {"127.0.0.2"});
   in_process_proxy proxy(named_service(name, up.a.port()));
   http_client client(proxy.port());
-  client.retry_while_starting = false;  // the 503 is expected here
-  ASSERT_TRUE(wait_until([&] { return served_by(client) == "a"; }));
+  ASSERT_EQ(served_by(client), "a");
 
   // The container is gone: its name no longer exists.
   fake_dns::fail(name, EAI_NONAME);

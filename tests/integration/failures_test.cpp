@@ -73,7 +73,6 @@ TEST_F(Failures, AnUpstreamSlowerThanUpstreamResponseGives504) {
 TEST_F(Failures, AServiceWhoseNameDoesNotResolveGives503WithAJsonBody) {
   in_process_proxy proxy(with_failing({"nonexistent.invalid:80"}));
   http_client client(proxy.port());
-  client.retry_while_starting = false;  // this 503 is the point
 
   expect_json_error(client.get("/anything"), 503, "failing");
   expect_still_serving(client, proxy);

@@ -65,7 +65,7 @@ class LargeBody : public ::testing::Test {
   std::uint64_t rss_before = 0;
 };
 
-TEST_F(LargeBody, An256MiBUploadReachesTheUpstreamIntactWhileTheProxyMemoryStaysFlat) {
+TEST_F(LargeBody, A256MiBUploadReachesTheUpstreamIntactWhileTheProxyMemoryStaysFlat) {
   http_client client(dockmaster->port(), "127.0.0.1", std::chrono::seconds(20));
   client.send_raw("POST /upload HTTP/1.1\r\nHost: test.local\r\nContent-Type: application/octet-stream\r\n"
                   "Content-Length: " + std::to_string(body_size) + "\r\n\r\n");

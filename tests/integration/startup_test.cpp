@@ -22,7 +22,6 @@ TEST(Startup, TheFirstRequestRightAfterStartFindsTheServiceInstances) {
   for (int i = 0; i < attempts; ++i) {
     in_process_proxy proxy(cfg);
     http_client client(proxy.port());
-    client.retry_while_starting = false;
     auto r = client.get("/first");
     if (r.result_int() == 503) ++unavailable;
     else EXPECT_EQ(r.result_int(), 200) << r.body();

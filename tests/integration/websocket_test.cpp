@@ -24,7 +24,7 @@ class WebSocket : public ::testing::Test {
     add_service(cfg, "app", {upstream.host_port()});
     add_route(cfg, "/", "app");
     proxy = std::make_unique<in_process_proxy>(cfg);
-    // See http_client::retry_while_starting.
+    // One ordinary request first, so that a failed handshake is about the upgrade.
     ASSERT_EQ(http_client(proxy->port()).get("/warm-up").result_int(), 200);
   }
   test_upstream upstream{"app"};

@@ -3,7 +3,6 @@
 #include <limits>
 #include <memory>
 #include <stdexcept>
-#include <thread>
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/write.hpp>
@@ -59,17 +58,6 @@ void http_client::ensure_connected() {
 
 response http_client::send(request req) {
   req.prepare_payload();
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
-  for (;;) {
-    auto r = send_once(req);
-    bool not_ready = r.result_int() == 503 &&
-                     r.body().find("service has no instance") != std::string::npos;
-    if (!retry_while_starting || !not_ready || std::chrono::steady_clock::now() >= deadline) return r;
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  }
-}
-
-response http_client::send_once(const request& req) {
   ensure_connected();
   auto ec = run([&](auto handler) { http::async_write(socket_, req, std::move(handler)); });
   if (ec) {

@@ -80,20 +80,12 @@ class http_client {
   template <typename Start>
   error_code run(Start&& start, std::optional<std::chrono::milliseconds> timeout = std::nullopt);
 
-  /// Until dockmaster's I/O threads have applied the first instance sets, a request
-  /// can get "503 service has no instance" although runtime::start() has returned
-  /// (see Startup.TheFirstRequestRightAfterStartFindsTheServiceInstances). send()
-  /// retries such an answer for up to 2 s, so that tests about other features do not
-  /// fail on it; tests that expect that 503 turn this off.
-  bool retry_while_starting = true;
-
   boost::asio::ip::tcp::socket& socket() { return socket_; }
   boost::beast::flat_buffer& buffer() { return buffer_; }
   std::uint16_t port() const { return port_; }
 
  private:
   void ensure_connected();
-  response send_once(const request& req);
 
   std::uint16_t port_;
   std::string address_;
