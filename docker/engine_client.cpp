@@ -170,13 +170,14 @@ engine_client::engine_client(std::string socket_path, std::chrono::milliseconds 
     : socket_path_(std::move(socket_path)), call_timeout_(call_timeout) {}
 
 std::string engine_client::socket_path_from(const std::string& configured) {
+  // The config file is the more explicit of the two, as `docker -H` beats DOCKER_HOST.
+  if (!configured.empty()) return configured;
   if (const char* host = std::getenv("DOCKER_HOST")) {
     const std::string_view value(host);
     constexpr std::string_view scheme = "unix://";
     if (value.substr(0, scheme.size()) == scheme && value.size() > scheme.size())
       return std::string(value.substr(scheme.size()));
   }
-  if (!configured.empty()) return configured;
   return std::string(default_socket);
 }
 

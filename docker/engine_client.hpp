@@ -59,8 +59,8 @@ class engine_client {
   explicit engine_client(std::string socket_path,
                          std::chrono::milliseconds call_timeout = std::chrono::seconds(10));
 
-  /// The socket to use: DOCKER_HOST when it is `unix://PATH`, else `configured`
-  /// when not empty, else /var/run/docker.sock.
+  /// The socket to use: `configured` when not empty, else DOCKER_HOST when it is
+  /// `unix://PATH`, else /var/run/docker.sock.
   static std::string socket_path_from(const std::string& configured);
 
   /// GET /_ping: true when the engine answers "OK".

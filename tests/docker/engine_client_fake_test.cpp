@@ -621,10 +621,11 @@ class DockerHostEnv : public ::testing::Test {
   std::optional<std::string> saved_;
 };
 
-TEST_F(DockerHostEnv, UnixSchemeWins) {
+TEST_F(DockerHostEnv, AUnixDockerHostIsUsedUnlessTheConfigNamesASocket) {
   ::setenv("DOCKER_HOST", "unix:///tmp/dm/docker.sock", 1);
-  EXPECT_EQ(engine_client::socket_path_from("/configured.sock"), "/tmp/dm/docker.sock");
   EXPECT_EQ(engine_client::socket_path_from(""), "/tmp/dm/docker.sock");
+  // An explicit socket in the config file wins over the environment.
+  EXPECT_EQ(engine_client::socket_path_from("/configured.sock"), "/configured.sock");
 }
 
 TEST_F(DockerHostEnv, OtherSchemesFallBack) {

@@ -215,3 +215,41 @@ TEST(LocalHeal, ANewInstanceTakesNoTrafficBeforeItPassesItsProbe) {
 
 }  // namespace
 }  // namespace dockmaster::test
+
+namespace dockmaster::test {
+namespace {
+
+TEST(DockerUnreachable, TheSupervisorReportsTheMissingEngineKeepsGoingAndTrafficIsUnaffected) {
+  test_upstream live("live");
+  live.start();
+  refusing_port dead;
+  auto cfg = make_config();
+  cfg.docker.socket = "/nonexistent/dockmaster-test/docker.sock";
+  auto& service = add_service(cfg, "backend", {live.host_port(), dead.host_port()});
+  add_route(cfg, "/", "backend");
+  service.health.kind = config::probe_kind::tcp;
+  service.health.interval = std::chrono::milliseconds(100);
+  service.health.unhealthy_after = 1;
+  service.restart.executor = config::restart_executor::docker;
+  service.restart.command = {"/restart.sh"};
+  service.restart.backoff_initial = std::chrono::milliseconds(100);
+  service.restart.backoff_max = std::chrono::milliseconds(100);
+  in_process_proxy proxy(cfg);
+
+  // Two attempts, each failing with the reason, and the supervisor still working.
+  ASSERT_TRUE(wait_until([&] { return count_events(status_of(proxy), "restart_failed") >= 2; }, 15s))
+      << proxy.runtime().status_json();
+  auto status = status_of(proxy);
+  for (const auto& instance : status["services"]["backend"]["instances"]) {
+    if (instance["instance"] != dead.host_port()) continue;
+    EXPECT_EQ(instance["last_restart"]["ran"], false);
+    EXPECT_NE(instance["last_restart"]["error"].get<std::string>().find("cannot reach the Docker engine"),
+              std::string::npos)
+        << instance.dump();
+  }
+  http_client client(proxy.port());
+  for (int i = 0; i < 20; ++i) ASSERT_EQ(client.get("/").result_int(), 200);
+}
+
+}  // namespace
+}  // namespace dockmaster::test
