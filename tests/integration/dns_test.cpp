@@ -100,7 +100,7 @@ TEST(Dns, AConnectionInUseWhenItsAddressGoesIsClosedAfterItsResponse) {
 
   http_client slow(proxy.port());
   slow.send_raw("GET /slow?ms=1500 HTTP/1.1\r\nHost: test.local\r\n\r\n");
-  ASSERT_TRUE(wait_until([&] { return up.a.in_flight() == 1; }));
+  ASSERT_TRUE(wait_until([&] { return up.a.count_requests("/slow") == 1 && up.a.in_flight() == 1; }));
   const auto slow_connection = up.a.requests().back().connection;
 
   fake_dns::set(name, {"127.0.0.3"});

@@ -38,7 +38,7 @@ TEST(Drain, OnSigtermTheBinaryRefusesNewConnectionsFinishesTheRequestInFlightAnd
   ASSERT_EQ(idle.get("/before").result_int(), 200);
   http_client slow(dockmaster.port());
   slow.send_raw("GET /slow?ms=3000 HTTP/1.1\r\nHost: test.local\r\n\r\n");
-  ASSERT_TRUE(wait_until([&] { return upstream.in_flight() == 1; }));
+  ASSERT_TRUE(wait_until([&] { return upstream.count_requests("/slow") == 1 && upstream.in_flight() == 1; }));
 
   process.kill(SIGTERM);
   EXPECT_TRUE(wait_until([&] { return connection_refused(dockmaster.port()); }, std::chrono::seconds(5)))
@@ -51,6 +51,7 @@ TEST(Drain, OnSigtermTheBinaryRefusesNewConnectionsFinishesTheRequestInFlightAnd
   auto r = slow.read_response();
   EXPECT_EQ(r.result_int(), 200);
   EXPECT_EQ(json::parse(r.body())["target"], "/slow?ms=3000");
+  EXPECT_FALSE(r.keep_alive()) << "the last response of a draining proxy must say Connection: close";
 
   ASSERT_TRUE(process.wait_exit(std::chrono::seconds(10))) << "still running after the drain";
   EXPECT_EQ(process.exit_code(), 0) << process.stderr_text();
@@ -64,7 +65,7 @@ TEST(Drain, ARequestLongerThanTheDrainTimeoutDoesNotKeepTheBinaryAlive) {
 
   http_client slow(dockmaster.port());
   slow.send_raw("GET /slow?ms=20000 HTTP/1.1\r\nHost: test.local\r\n\r\n");
-  ASSERT_TRUE(wait_until([&] { return upstream.in_flight() == 1; }));
+  ASSERT_TRUE(wait_until([&] { return upstream.count_requests("/slow") == 1 && upstream.in_flight() == 1; }));
 
   process.kill(SIGTERM);
   ASSERT_TRUE(process.wait_exit(std::chrono::seconds(10))) << "the drain timeout was not applied";

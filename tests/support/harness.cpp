@@ -13,6 +13,8 @@
 #include <sstream>
 #include <stdexcept>
 
+#include <gtest/gtest.h>
+
 #include "config/parse.hpp"
 #include "net/logging.hpp"
 
@@ -220,6 +222,12 @@ std::optional<std::uint64_t> status_kib(pid_t pid, const std::string& key) {
   return std::nullopt;
 }
 }  // namespace
+
+dockmaster_process::~dockmaster_process() {
+  if (std::uncaught_exceptions() > 0 || ::testing::Test::HasFailure())
+    std::fprintf(stderr, "--- stderr of dockmaster (pid %d) ---\n%s--- end ---\n",
+                 static_cast<int>(process_->pid()), process_->stderr_text().c_str());
+}
 
 std::optional<std::uint64_t> vm_rss_kib(pid_t pid) { return status_kib(pid, "VmRSS:"); }
 std::optional<std::uint64_t> vm_hwm_kib(pid_t pid) { return status_kib(pid, "VmHWM:"); }

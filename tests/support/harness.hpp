@@ -121,6 +121,8 @@ class child_process {
 class dockmaster_process {
  public:
   explicit dockmaster_process(const std::string& config_json);
+  /// Shows the binary's stderr in the test output when the test failed.
+  ~dockmaster_process();
   std::uint16_t port() const { return port_; }
   child_process& process() { return *process_; }
 

@@ -303,15 +303,22 @@ void test_upstream::serve(std::shared_ptr<tcp::socket> socket, std::uint64_t con
       std::lock_guard<std::mutex> lock(mutex_);
       requests_.push_back(record);
     }
+    // Leaves in_flight_ when the answer starts, or when the request ends without one.
     struct in_flight_guard {
       std::atomic<std::uint64_t>& n;
-      ~in_flight_guard() { --n; }
+      bool done = false;
+      void answering() {
+        if (!done) --n;
+        done = true;
+      }
+      ~in_flight_guard() { answering(); }
     } guard{in_flight_};
 
     if (path == "/close") break;
 
     const bool keep = keep_alive_ && request.keep_alive();
     auto respond = [&](http::status status, std::string body, std::string_view type) {
+      guard.answering();
       http::response<http::string_body> response{status, 11};
       response.set(http::field::server, options_.name);
       response.set("X-Upstream", options_.name);
@@ -333,6 +340,7 @@ void test_upstream::serve(std::shared_ptr<tcp::socket> socket, std::uint64_t con
       respond(http::status::ok, answer.dump(), "application/json");
     };
     auto stream_chunked = [&](auto&& produce) {
+      guard.answering();
       http::response<http::empty_body> response{http::status::ok, 11};
       response.set(http::field::server, options_.name);
       response.set("X-Upstream", options_.name);

@@ -94,7 +94,8 @@ class test_upstream {
   /// Requests whose path starts with `prefix`.
   std::uint64_t count_requests(std::string_view prefix) const;
   std::uint64_t requests_after_close() const { return requests_after_close_; }
-  /// Requests read whose handler has not finished yet.
+  /// Requests read whose answer has not started yet (a /slow request while it waits).
+  /// Zero again before a client can have read the answer.
   std::uint64_t in_flight() const { return in_flight_; }
   std::optional<recorded_request> last_request() const;
   std::vector<recorded_request> requests() const;
