@@ -78,8 +78,11 @@ health_watcher_actor::behavior_type health_watcher(
         instance.probe_pending = false;
         auto now = health_tracker::clock::now();
         auto change = instance.tracker.record(result.passed, now);
-        net::event_log().debug("probe {} {}: {} ({})", state.service.name, result.instance.endpoint(),
-                               result.passed ? "pass" : "fail", result.detail);
+        // Guarded: the arguments would be built for every probe even when not logged.
+        if (net::event_log().should_log(spdlog::level::debug))
+          net::event_log().debug("probe {} {}: {} ({})", state.service.name,
+                                 result.instance.endpoint(), result.passed ? "pass" : "fail",
+                                 result.detail);
         if (change.changed) {
           health_changed event{instance.id, to_string(change.from), to_string(change.to),
                                result.detail,

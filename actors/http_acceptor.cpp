@@ -53,7 +53,7 @@ http_acceptor_actor::behavior_type http_acceptor(
   state.drain_timeout = cfg.timeouts.drain;
   auto settings = std::make_shared<const net::proxy_settings>(cfg);
   for (std::size_t i = 0; i < cfg.actor_system.io_threads; ++i)
-    state.workers.push_back(std::make_shared<net::proxy_worker>(i, settings));
+    state.workers.push_back(std::make_shared<net::proxy_worker>(settings));
   try {
     bind_listeners(state, cfg);
     for (auto& worker : state.workers)

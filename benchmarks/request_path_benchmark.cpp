@@ -48,7 +48,7 @@ config::config proxy_config() {
 void BM_RequestPathOnIoThread(benchmark::State& state) {
   auto cfg = proxy_config();
   auto settings = std::make_shared<const net::proxy_settings>(cfg);
-  net::proxy_worker worker(0, settings);
+  net::proxy_worker worker(settings);
   net::service_update update{"backend", {}};
   for (const auto& instance : cfg.services["backend"].instances)
     update.targets.push_back({"backend:8000",

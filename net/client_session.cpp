@@ -199,10 +199,6 @@ void client_session::route_request() {
       asio::write(client_, asio::buffer(continue_line), ignored);
     }
   }
-  if (!worker_.has_targets(route_->service)) {
-    answer_error(http::status::service_unavailable, "service has no instance");
-    return;
-  }
   try_next_upstream();
 }
 
@@ -280,7 +276,10 @@ void client_session::try_next_upstream() {
   auto target = worker_.pick(route_->service, tried_);
   if (!target) {
     if (tried_.empty()) {
-      answer_error(http::status::service_unavailable, "no healthy instance");
+      // Told apart only here, off the path of a request that finds an instance.
+      answer_error(http::status::service_unavailable, worker_.has_targets(route_->service)
+                                                          ? "no healthy instance"
+                                                          : "service has no instance");
     } else if (last_failure_ == failure::connect_timeout ||
                last_failure_ == failure::response_timeout) {
       answer_error(http::status::gateway_timeout, "upstream timed out");
@@ -303,7 +302,6 @@ void client_session::try_next_upstream() {
   }
   upstream_ = std::make_unique<upstream_connection>(worker_.io());
   upstream_->endpoint = target->endpoint;
-  ++worker_.pool().opened;
   arm_upstream(worker_.settings().timeouts.connect);
   upstream_->socket.async_connect(
       target->endpoint,

@@ -75,6 +75,7 @@ std::string join_words(const std::vector<std::string>& words) {
 }
 
 void setup_logging(const config::log_config& log) {
+  // Marks the defaults as done, so that a later event_log() keeps these loggers.
   std::call_once(defaults_once, [] {});
   make_loggers(log);
 }

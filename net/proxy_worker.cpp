@@ -13,9 +13,8 @@ namespace dockmaster::net {
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 
-proxy_worker::proxy_worker(std::size_t index, std::shared_ptr<const proxy_settings> settings)
-    : index_(index),
-      settings_(std::move(settings)),
+proxy_worker::proxy_worker(std::shared_ptr<const proxy_settings> settings)
+    : settings_(std::move(settings)),
       io_(std::make_unique<asio::io_context>(1)),
       work_(asio::make_work_guard(*io_)),
       sweep_timer_(std::make_unique<asio::steady_timer>(*io_)),

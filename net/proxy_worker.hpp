@@ -49,7 +49,7 @@ struct service_targets {
 /// start to end on one worker, without crossing threads.
 class proxy_worker {
  public:
-  proxy_worker(std::size_t index, std::shared_ptr<const proxy_settings> settings);
+  explicit proxy_worker(std::shared_ptr<const proxy_settings> settings);
   ~proxy_worker();
 
   /// Opens a listening socket on `endpoint` (port 0: any port) and returns the port.
@@ -106,7 +106,6 @@ class proxy_worker {
   /// Checks every session's deadlines, then waits for the next round.
   void sweep();
 
-  std::size_t index_;
   std::shared_ptr<const proxy_settings> settings_;
   // Destroyed explicitly first, so that the sessions its pending handlers own end
   // while the members they report to still exist.

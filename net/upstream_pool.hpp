@@ -50,8 +50,6 @@ class upstream_pool {
   void close_expired(std::chrono::steady_clock::time_point now);
 
   std::size_t idle_count() const;
-  /// Connections opened to upstreams by this pool's thread since start.
-  std::uint64_t opened = 0;
 
  private:
   std::size_t max_idle_per_endpoint_;

@@ -13,7 +13,7 @@ eval "$(scripts/docker_engine.sh start)"
 trap "$PWD/scripts/docker_engine.sh stop || true" EXIT
 scripts/docker_engine.sh images
 export DOCKMASTER_REAL_DOCKER=1
-# Leak checks stay on; CAF keeps a few process-lifetime singletons, hence the suppressions.
+# Leak checks stay on; tests/lsan.supp is where a known third-party leak would go (none now).
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
 export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$PWD/tests/lsan.supp}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}

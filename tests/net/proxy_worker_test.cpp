@@ -18,7 +18,7 @@ class ProxyWorkerBalancing : public ::testing::Test {
   void start(config::balance_policy balance, int instances) {
     auto cfg = config::default_config();
     cfg.services["backend"].balance = balance;
-    worker_ = std::make_unique<proxy_worker>(0, std::make_shared<const proxy_settings>(cfg));
+    worker_ = std::make_unique<proxy_worker>(std::make_shared<const proxy_settings>(cfg));
     service_update update{"backend", {}};
     for (int i = 0; i < instances; ++i) update.targets.push_back(target(i, true));
     apply(update);
