@@ -3,19 +3,29 @@
 #include <signal.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <iostream>
 #include <string>
+#include <vector>
 
 #include "actors/runtime.hpp"
 #include "config/parse.hpp"
 #include "net/logging.hpp"
+#include "net/self_check.hpp"
 
 namespace {
 
-const char* usage = R"(usage: dockmaster [--config FILE] [--check-config FILE] [--help] [--version]
+const char* usage = R"(usage: dockmaster [--config FILE] [--listen HOST:PORT]... [--health-check]
+                  [--check-config FILE] [--help] [--version]
 
   --config FILE        run with the JSON config in FILE
+  --listen HOST:PORT   listen here instead of the config's "listen" (repeatable);
+                       the environment variable DOCKMASTER_LISTEN (addresses separated
+                       by commas) does the same when no --listen is given
+  --health-check       do not run: ask the dockmaster that runs with this config for its
+                       status path and exit 0 when it answers 200, 1 otherwise (for a
+                       container HEALTHCHECK)
   --check-config FILE  validate FILE, print the problem if any, and exit (0: valid)
   --help               show this help
   --version            print the version
@@ -31,11 +41,32 @@ int fail_config(const dockmaster::config::config_error& e) {
   return 2;
 }
 
+/// Splits "a,b" into addresses; throws config_error naming where they came from.
+std::vector<dockmaster::config::host_port> parse_listen_list(const std::string& text,
+                                                             const std::string& origin) {
+  std::vector<dockmaster::config::host_port> addresses;
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    auto comma = text.find(',', start);
+    auto item = text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    try {
+      addresses.push_back(dockmaster::config::parse_host_port(item));
+    } catch (const std::invalid_argument& e) {
+      throw dockmaster::config::config_error(origin, "\"" + item + "\": " + e.what());
+    }
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return addresses;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   std::string config_file;
   bool check_only = false;
+  bool health_check = false;
+  std::vector<std::string> listen_args;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
     if (arg == "--help" || arg == "-h") {
@@ -51,6 +82,14 @@ int main(int argc, char** argv) {
       check_only = arg == "--check-config";
       continue;
     }
+    if (arg == "--listen" && i + 1 < argc) {
+      listen_args.push_back(argv[++i]);
+      continue;
+    }
+    if (arg == "--health-check") {
+      health_check = true;
+      continue;
+    }
     std::fprintf(stderr, "dockmaster: unknown or incomplete argument '%s'\n\n%s", arg.c_str(), usage);
     return 2;
   }
@@ -59,12 +98,26 @@ int main(int argc, char** argv) {
   try {
     cfg = config_file.empty() ? dockmaster::config::default_config()
                               : dockmaster::config::load_config_file(config_file);
+    if (!listen_args.empty()) {
+      cfg.listen.clear();
+      for (const auto& arg : listen_args)
+        for (auto& address : parse_listen_list(arg, "--listen")) cfg.listen.push_back(address);
+    } else if (const char* env = std::getenv("DOCKMASTER_LISTEN"); env && *env) {
+      cfg.listen = parse_listen_list(env, "DOCKMASTER_LISTEN");
+    }
   } catch (const dockmaster::config::config_error& e) {
     return fail_config(e);
   }
   if (check_only) {
     std::printf("dockmaster: %s is valid\n", config_file.c_str());
     return 0;
+  }
+  if (health_check) {
+    auto result = dockmaster::net::check_running_instance(cfg.listen.front(), cfg.admin.status_path,
+                                                          std::chrono::seconds(3));
+    std::printf("dockmaster: %s: %s\n", result.healthy ? "healthy" : "unhealthy",
+                result.message.c_str());
+    return result.healthy ? 0 : 1;
   }
 
   // Signals are taken synchronously by this thread; every other thread inherits the

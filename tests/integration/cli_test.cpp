@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <regex>
+
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <nlohmann/json.hpp>
@@ -132,6 +134,56 @@ TEST(Cli, AListenAddressInUseExitsNonZeroNamingTheAddress) {
   ASSERT_TRUE(run.exit_code) << "the binary kept running although it could not listen; stderr:\n" << run.err;
   EXPECT_NE(*run.exit_code, 0);
   EXPECT_NE(run.err.find("127.0.0.1:" + port), std::string::npos) << run.err;
+}
+
+TEST(Cli, ListenOnTheCommandLineReplacesTheConfigsAddress) {
+  // The config's own address is taken: only the --listen one can work.
+  boost::asio::io_context io;
+  boost::asio::ip::tcp::acceptor taken(io, {boost::asio::ip::make_address("127.0.0.1"), 0});
+  auto port = std::to_string(taken.local_endpoint().port());
+  temp_file file(R"({"listen": "127.0.0.1:)" + port + R"(", "log": {"level": "info"}})");
+  child_process process({DOCKMASTER_BINARY, "--config", file.path(), "--listen", "127.0.0.1:0"});
+  auto listening = process.wait_for_stderr(std::regex(R"(listening on http://127\.0\.0\.1:(\d+)/)"));
+  ASSERT_TRUE(listening) << process.stderr_text();
+  EXPECT_NE(*listening, port);
+  EXPECT_TRUE(process.running());
+}
+
+TEST(Cli, ABadListenArgumentExitsNonZeroNamingIt) {
+  temp_file file(valid_config);
+  auto run = run_binary({"--listen", "127.0.0.1:http", "--check-config", file.path()});
+  ASSERT_TRUE(run.exit_code);
+  EXPECT_EQ(*run.exit_code, 2);
+  EXPECT_NE(run.err.find("config error: --listen: \"127.0.0.1:http\""), std::string::npos) << run.err;
+}
+
+TEST(Cli, HealthCheckExits0WhenTheRunningInstanceAnswersItsStatusPath) {
+  dockmaster_process running(R"({"listen": "127.0.0.1:0", "admin": {"status_path": "/_dm/state"},
+                                 "log": {"level": "info"}})");
+  auto port = std::to_string(running.port());
+  // The same config file a container's HEALTHCHECK would use, with the actual port.
+  temp_file file(R"({"listen": "127.0.0.1:)" + port + R"(", "admin": {"status_path": "/_dm/state"}})");
+  auto run = run_binary({"--health-check", "--config", file.path()}, std::chrono::seconds(10));
+  EXPECT_EQ(run.exit_code, 0) << run.out << run.err;
+  EXPECT_NE(run.out.find("/_dm/state: HTTP/1.1 200"), std::string::npos) << run.out;
+
+  // A wildcard listen address is checked on loopback.
+  auto wildcard = run_binary({"--health-check", "--listen", "0.0.0.0:" + port, "--config", file.path()});
+  EXPECT_EQ(wildcard.exit_code, 0) << wildcard.out << wildcard.err;
+}
+
+TEST(Cli, HealthCheckExits1WhenNothingAnswersOrTheAnswerIsNot200) {
+  refusing_port nothing;
+  auto refused = run_binary({"--health-check", "--listen", "127.0.0.1:" + std::to_string(nothing.port())});
+  EXPECT_EQ(refused.exit_code, 1);
+  EXPECT_NE(refused.out.find("unhealthy"), std::string::npos) << refused.out;
+
+  // A dockmaster whose status path is elsewhere answers the default path with 404 (no route).
+  dockmaster_process running(R"({"listen": "127.0.0.1:0", "admin": {"status_path": "/_dm/state"},
+                                 "routes": [], "services": {}, "log": {"level": "info"}})");
+  auto other = run_binary({"--health-check", "--listen", "127.0.0.1:" + std::to_string(running.port())});
+  EXPECT_EQ(other.exit_code, 1) << other.out << other.err;
+  EXPECT_NE(other.out.find("404"), std::string::npos) << other.out;
 }
 
 }  // namespace
