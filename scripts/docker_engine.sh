@@ -5,7 +5,7 @@
 # traffic stays on this machine's loopback.
 #
 # usage: scripts/docker_engine.sh start|stop|status|images|clean|env
-#   start   installs docker.io and busybox-static when missing (idempotent), starts
+#   start   installs docker.io, docker-compose, debootstrap and busybox-static when missing (idempotent), starts
 #           dockerd unless it already runs, waits for /_ping (at most 60 s) and prints
 #           `export DOCKER_HOST=unix://...` on stdout, so that
 #             eval "$(scripts/docker_engine.sh start)"
@@ -67,7 +67,7 @@ is_our_dockerd() {
 }
 
 install_packages() {
-  local packages=(docker.io busybox-static curl) missing=() p
+  local packages=(docker.io docker-compose debootstrap busybox-static curl) missing=() p
   for p in "${packages[@]}"; do
     if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then missing+=("$p"); fi
   done

@@ -10,6 +10,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   curl python3
   wrk nginx-light haproxy
+  chromium
 )
 
 missing=()
