@@ -1,25 +1,97 @@
 #!/usr/bin/env bash
-# Sets up the machine, builds dockmaster and runs it in front of a small demo frontend
-# and backend on loopback, healing the backend when it dies. Ctrl-C stops everything.
+# The main job on a fresh machine. Where a Docker engine is reachable (DOCKER_HOST or
+# /var/run/docker.sock), it builds and starts the compose stack of docker/ (manager +
+# frontend + backend + database) and prints its URL. Where none is, it builds dockmaster
+# and runs it on loopback in front of a small demo frontend and backend, healing the
+# backend when it dies (Ctrl-C stops everything).
+#
+# DOCKMASTER_DEMO=local forces the loopback demo; DOCKMASTER_DEMO=stack insists on the
+# stack. `scripts/demo.sh down` stops the stack.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-scripts/setup.sh
-scripts/build.sh release
+docker_cli=/usr/bin/docker
+[[ -x $docker_cli ]] || docker_cli=$(command -v docker || true)
 
-backend_pid=/tmp/dockmaster-demo-backend.pid
-python3 scripts/demo_upstreams.py frontend 3000 &
-frontend=$!
-python3 scripts/demo_upstreams.py backend 8000 "$backend_pid" &
-trap 'kill $frontend $(cat $backend_pid 2>/dev/null) 2>/dev/null || true' EXIT
+engine_reachable() {
+  [[ -n $docker_cli ]] && timeout 10 "$docker_cli" version --format '{{.Server.Version}}' >/dev/null 2>&1
+}
 
-cat <<TEXT
+compose() {
+  local files=(-f docker-compose.yml)
+  # An engine without a bridge network (dockerd --bridge=none) runs the stack on the
+  # host's network instead, with the MariaDB stand-in.
+  if ! "$docker_cli" network inspect bridge >/dev/null 2>&1; then
+    files+=(-f docker-compose.host-network.yml)
+  fi
+  if "$docker_cli" compose version >/dev/null 2>&1; then
+    (cd docker && "$docker_cli" compose "${files[@]}" "$@")
+  else
+    (cd docker && docker-compose "${files[@]}" "$@")
+  fi
+}
+
+run_stack() {
+  if ! "$docker_cli" compose version >/dev/null 2>&1 && ! command -v docker-compose >/dev/null; then
+    local sudo=
+    [[ $(id -u) -eq 0 ]] || sudo=sudo
+    $sudo apt-get update -qq
+    $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends docker-compose
+  fi
+  scripts/base_image.sh
+  export DOCKER_BUILDKIT=${DOCKER_BUILDKIT:-0} COMPOSE_DOCKER_CLI_BUILD=${COMPOSE_DOCKER_CLI_BUILD:-0}
+  if [[ -n ${DOCKER_HOST:-} && $DOCKER_HOST == unix://* ]]; then export DOCKER_SOCKET=${DOCKER_HOST#unix://}; fi
+  compose up -d --build
+  local url=http://localhost/
+  "$docker_cli" network inspect bridge >/dev/null 2>&1 || url=http://${MANAGER_LISTEN:-127.0.0.1:8080}/
+  echo "waiting for every service to turn healthy in dockmaster's view..."
+  for _ in $(seq 120); do
+    if curl -s "${url}_dockmaster/status" | python3 -c '
+import json, sys
+services = json.load(sys.stdin)["services"]
+sys.exit(0 if all(s["state"] == "healthy" for s in services.values()) else 1)' 2>/dev/null; then
+      break
+    fi
+    sleep 2
+  done
+  cat <<TEXT
+
+dockmaster stack: open $url   (API: ${url}api/items/, status: ${url}_dockmaster/status)
+Manager's logs:   cd docker && docker compose logs -f manager
+Watch a heal:     cd docker && docker compose exec backend pkill -KILL -f 'gunicorn: master'
+                  and the manager logs health_changed (to unhealthy), restart_started,
+                  restart_done (command, exit code, output) and health_changed (healthy).
+Stop it:          scripts/demo.sh down
+
+TEXT
+}
+
+run_local() {
+  scripts/setup.sh
+  scripts/build.sh release
+
+  backend_pid=/tmp/dockmaster-demo-backend.pid
+  python3 scripts/demo_upstreams.py frontend 3000 &
+  frontend=$!
+  python3 scripts/demo_upstreams.py backend 8000 "$backend_pid" &
+  trap 'kill $frontend $(cat $backend_pid 2>/dev/null) 2>/dev/null || true' EXIT
+
+  cat <<TEXT
 
 dockmaster demo: open http://127.0.0.1:8080/   (API: http://127.0.0.1:8080/api/items/,
 status: http://127.0.0.1:8080/_dockmaster/status)
-To watch a heal, kill the backend from another terminal:
+No Docker engine is reachable, so this is the loopback demo (the compose stack runs where
+one is). To watch a heal, kill the backend from another terminal:
   kill \$(cat $backend_pid)
 and watch dockmaster notice, restart it and put it back in rotation.
 
 TEXT
-build-release/dockmaster --config config/examples/demo.json
+  build-release/dockmaster --config config/examples/demo.json
+}
+
+case "${1:-}:${DOCKMASTER_DEMO:-auto}" in
+  down:*) compose down ;;
+  *:local) run_local ;;
+  *:stack) engine_reachable || { echo "demo: no Docker engine is reachable" >&2; exit 1; }; run_stack ;;
+  *) if engine_reachable; then run_stack; else run_local; fi ;;
+esac
