@@ -40,6 +40,11 @@ run_stack() {
   fi
   scripts/base_image.sh
   export DOCKER_BUILDKIT=${DOCKER_BUILDKIT:-0} COMPOSE_DOCKER_CLI_BUILD=${COMPOSE_DOCKER_CLI_BUILD:-0}
+  # CAs added to this host (a TLS-intercepting proxy's) are trusted by the frontend's npm step.
+  if [[ -z ${EXTRA_CA_CERTS:-} ]] && compgen -G '/usr/local/share/ca-certificates/*.crt' >/dev/null; then
+    EXTRA_CA_CERTS=$(cat /usr/local/share/ca-certificates/*.crt)
+    export EXTRA_CA_CERTS
+  fi
   if [[ -n ${DOCKER_HOST:-} && $DOCKER_HOST == unix://* ]]; then export DOCKER_SOCKET=${DOCKER_HOST#unix://}; fi
   compose up -d --build
   local url=http://localhost/
