@@ -42,7 +42,10 @@ health_tracker::transition health_tracker::record(bool passed, clock::time_point
   if (passed) {
     increment(passes_);
     failures_ = 0;
-    if (state_ != health_state::healthy && passes_ >= healthy_after_) state_ = health_state::healthy;
+    if (passes_ >= healthy_after_) {
+      state_ = health_state::healthy;
+      started_ = true;
+    }
   } else {
     // A failure while the instance is still starting says nothing yet: it neither
     // counts nor breaks a run of passes.
@@ -58,6 +61,7 @@ health_tracker::transition health_tracker::record(bool passed, clock::time_point
 
 void health_tracker::restarted(clock::time_point now) {
   period_start_ = now;
+  started_ = false;
   failures_ = 0;
   passes_ = 0;
 }
@@ -65,7 +69,7 @@ void health_tracker::restarted(clock::time_point now) {
 bool health_tracker::in_start_period(clock::time_point now) const {
   // Also true for a `now` before the period began (only possible with a caller's
   // clock that is not monotonic): the instance has not had its start period yet.
-  return start_period_.count() > 0 && now - period_start_ < start_period_;
+  return !started_ && start_period_.count() > 0 && now - period_start_ < start_period_;
 }
 
 }  // namespace dockmaster::actors

@@ -18,7 +18,9 @@ class health_tracker {
 
   /// `unhealthy_after` failures in a row make the instance unhealthy, `healthy_after`
   /// passes in a row healthy; failures within `start_period` of `start` (boot) or of
-  /// the latest restart() do not count. A new instance starts `unknown`: it takes no
+  /// the latest restart() do not count, until the instance has turned healthy: as
+  /// with Docker's HEALTHCHECK --start-period, the period only shields a service that
+  /// is still coming up, not one that is up and then fails. A new instance starts `unknown`: it takes no
   /// traffic until it has passed `healthy_after` probes. A threshold of 0 counts as 1.
   health_tracker(unsigned unhealthy_after, unsigned healthy_after,
                  std::chrono::milliseconds start_period, clock::time_point start);
@@ -41,7 +43,7 @@ class health_tracker {
   /// consecutive_failures() reaching `unhealthy_after` again.
   transition record(bool passed, clock::time_point now);
 
-  /// The container was restarted at `now`: the start period begins again and both
+  /// The service was restarted at `now`: the start period begins again and both
   /// counts start over (the state itself stays until probes say otherwise).
   void restarted(clock::time_point now);
 
@@ -56,6 +58,7 @@ class health_tracker {
   std::chrono::milliseconds start_period_;
   clock::time_point period_start_;
   health_state state_ = health_state::unknown;
+  bool started_ = false;  // passed healthy_after probes since the period began
   unsigned failures_ = 0;
   unsigned passes_ = 0;
 };

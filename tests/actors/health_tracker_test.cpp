@@ -249,6 +249,37 @@ TEST(HealthTracker, AFailureWithinTheStartPeriodDoesNotBreakARunOfPasses) {
   EXPECT_EQ(tracker.state(), health_state::healthy);
 }
 
+TEST(HealthTracker, TheStartPeriodEndsOnceTheInstanceHasTurnedHealthy) {
+  // Docker's --start-period: a service that is up is judged at once when it fails.
+  health_tracker tracker(2, 2, 60s, t0);
+  auto now = t0;
+  feed(tracker, pass, 1, now);
+  EXPECT_TRUE(tracker.in_start_period(now));
+  ASSERT_TRUE(feed(tracker, pass, 1, now).changed);
+  EXPECT_FALSE(tracker.in_start_period(now));
+  ASSERT_LT(now, t0 + 60s);
+  EXPECT_FALSE(feed(tracker, fail, 1, now).changed);
+  auto change = feed(tracker, fail, 1, now);
+  EXPECT_TRUE(change.changed);
+  EXPECT_EQ(change.to, health_state::unhealthy);
+}
+
+TEST(HealthTracker, AfterARestartTheStartPeriodShieldsAgainUntilTheInstanceIsHealthy) {
+  health_tracker tracker(1, 1, 30s, t0);
+  auto now = t0;
+  feed(tracker, pass, 1, now);
+  feed(tracker, fail, 1, now);
+  ASSERT_EQ(tracker.state(), health_state::unhealthy);
+  tracker.restarted(now);
+  EXPECT_TRUE(tracker.in_start_period(now));
+  EXPECT_FALSE(feed(tracker, fail, 3, now).changed);
+  EXPECT_TRUE(feed(tracker, pass, 1, now).changed);
+  EXPECT_FALSE(tracker.in_start_period(now));
+  auto change = feed(tracker, fail, 1, now);
+  EXPECT_TRUE(change.changed);
+  EXPECT_EQ(change.to, health_state::unhealthy);
+}
+
 TEST(HealthTracker, RestartedBeginsTheStartPeriodAgain) {
   health_tracker tracker(1, 1, 10s, t0);
   const auto restart = t0 + 1h;
