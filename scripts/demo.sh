@@ -18,11 +18,12 @@ engine_reachable() {
 }
 
 compose() {
-  local files=(-f docker-compose.yml)
+  # Compose's defaults: docker-compose.yml and docker-compose.override.yml (port 80).
   # An engine without a bridge network (dockerd --bridge=none) runs the stack on the
   # host's network instead, with the MariaDB stand-in.
+  local files=()
   if ! "$docker_cli" network inspect bridge >/dev/null 2>&1; then
-    files+=(-f docker-compose.host-network.yml)
+    files=(-f docker-compose.yml -f docker-compose.host-network.yml)
   fi
   if "$docker_cli" compose version >/dev/null 2>&1; then
     (cd docker && "$docker_cli" compose "${files[@]}" "$@")

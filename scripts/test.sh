@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Sets up the machine, builds with AddressSanitizer and UndefinedBehaviorSanitizer,
 # starts a private Docker engine, and runs every test (unit, integration on loopback,
-# and against the real engine) through CTest.
+# against the real engine, and the compose stack end to end) through CTest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,6 +12,9 @@ scripts/build.sh asan
 eval "$(scripts/docker_engine.sh start)"
 trap "$PWD/scripts/docker_engine.sh stop || true" EXIT
 scripts/docker_engine.sh images
+# The base image the stack's Dockerfiles build FROM (made with debootstrap when it
+# cannot be pulled); the end-to-end test builds the stack's images itself.
+scripts/base_image.sh
 export DOCKMASTER_REAL_DOCKER=1
 # Leak checks stay on; tests/lsan.supp is where a known third-party leak would go (none now).
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
