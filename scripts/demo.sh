@@ -17,6 +17,10 @@ engine_reachable() {
   [[ -n $docker_cli ]] && timeout 10 "$docker_cli" version --format '{{.Server.Version}}' >/dev/null 2>&1
 }
 
+compose_name() {
+  if "$docker_cli" compose version >/dev/null 2>&1; then echo "docker compose"; else echo docker-compose; fi
+}
+
 compose() {
   # Compose's defaults: docker-compose.yml and docker-compose.override.yml (port 80).
   # An engine without a bridge network (dockerd --bridge=none) runs the stack on the
@@ -63,8 +67,8 @@ sys.exit(0 if all(s["state"] == "healthy" for s in services.values()) else 1)' 2
   cat <<TEXT
 
 dockmaster stack: open $url   (API: ${url}api/items/, status: ${url}_dockmaster/status)
-Manager's logs:   cd docker && docker compose logs -f manager
-Watch a heal:     cd docker && docker compose exec backend pkill -KILL -f 'gunicorn: master'
+Manager's logs:   cd docker && $(compose_name) logs -f manager
+Watch a heal:     cd docker && $(compose_name) exec backend pkill -KILL -f 'gunicorn: master'
                   and the manager logs health_changed (to unhealthy), restart_started,
                   restart_done (command, exit code, output) and health_changed (healthy).
 Stop it:          scripts/demo.sh down
