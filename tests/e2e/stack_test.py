@@ -340,6 +340,20 @@ def check_heals():
     log("the database kept its data; the backend was not restarted for the database's outage")
 
 
+def check_manager_stops_cleanly():
+    """dockmaster is PID 1 of its container: `docker stop` (SIGTERM) drains and exits 0."""
+    manager = container_of("manager")
+    started = time.monotonic()
+    docker("stop", "-t", "15", manager)
+    took = time.monotonic() - started
+    exit_code = docker("inspect", "-f", "{{.State.ExitCode}}", manager).stdout.strip()
+    logs = docker("logs", "--tail", "5", manager).stdout
+    expect(exit_code == "0", f"the manager exited {exit_code} on docker stop:\n{logs}")
+    expect(took < 10, f"docker stop took {took:.1f} s: SIGTERM was not handled")
+    expect("received SIGTERM" in logs, f"the manager did not log the SIGTERM:\n{logs}")
+    log(f"manager stopped by SIGTERM in {took:.1f} s, exit code 0")
+
+
 def teardown():
     started = time.monotonic()
     compose("down", "-v", "--remove-orphans", "-t", "30", check=False, timeout=300)
@@ -376,6 +390,7 @@ def main():
         check_page()
         check_cors()
         check_heals()
+        check_manager_stops_cleanly()
     except Exception:
         failed = True
         traceback.print_exc()
