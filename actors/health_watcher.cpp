@@ -28,6 +28,7 @@ health_watcher_actor::behavior_type health_watcher(
     if (found == state.instances.end() || found->second.probe_pending) return;
     auto& instance = found->second;
     instance.probe_pending = true;
+    instance.last_probe = health_tracker::clock::now();
     net::probe_target target{instance.id.address, instance.id.port,
                              state.service.health.http.host.empty() ? instance.id.configured
                                                                      : state.service.health.http.host};
@@ -93,8 +94,36 @@ health_watcher_actor::behavior_type health_watcher(
           if (state.supervisor) self->send(state.supervisor, event);
           if (state.sink) self->send(state.sink, event);
         }
-        self->delayed_send(self, state.service.health.interval, probe_atom::value, instance.id,
-                           ++instance.schedule);
+        // Between states (failing but not yet unhealthy, passing but not yet healthy)
+        // the next probe comes after the fast interval: the verdict comes sooner.
+        const auto& tracker = instance.tracker;
+        bool in_transition =
+            (tracker.consecutive_failures() > 0 && tracker.state() != health_state::unhealthy) ||
+            (tracker.consecutive_passes() > 0 && tracker.state() != health_state::healthy);
+        self->delayed_send(self, state.service.health.next_interval(in_transition), probe_atom::value,
+                           instance.id, ++instance.schedule);
+      },
+      [self, start_probe](upstream_failure& failure) {
+        auto& state = self->state;
+        auto key = failure.address + ":" + std::to_string(failure.port);
+        auto found = state.instances.find(key);
+        if (found == state.instances.end()) return;
+        auto& instance = found->second;
+        // Already being probed, or already known to be down: nothing new to learn.
+        if (instance.probe_pending || instance.tracker.state() == health_state::unhealthy) return;
+        // The next probe comes now, or a fast interval after the previous one if that
+        // is later; the pending timer is void, and this probe's result sets the next.
+        auto now = health_tracker::clock::now();
+        auto earliest = instance.last_probe + state.service.health.next_interval(true);
+        net::event_log().info("service {}: a request could not reach {} ({}), probing it now",
+                              state.service.name, key, failure.reason);
+        ++instance.schedule;
+        if (earliest <= now) {
+          start_probe(key);
+        } else {
+          self->delayed_send(self, std::chrono::duration_cast<std::chrono::milliseconds>(earliest - now),
+                             probe_atom::value, instance.id, instance.schedule);
+        }
       },
       [self, start_probe](instance_restarted& restarted) {
         auto& state = self->state;

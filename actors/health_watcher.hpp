@@ -30,6 +30,9 @@ struct health_watcher_state {
     /// Number of the probe timer in force; an older timer that fires is ignored, so
     /// that an extra probe (after a restart) never starts a second schedule.
     std::uint64_t schedule = 0;
+    /// When the latest probe began: a report of failed requests brings the next probe
+    /// forward, but not to less than the fast interval after this one.
+    health_tracker::clock::time_point last_probe{};
   };
   /// Instances by endpoint ("address:port").
   std::map<std::string, watched> instances;
@@ -38,9 +41,11 @@ struct health_watcher_state {
 };
 
 /// Probes every instance of one service on its own timer (the first probe of a new
-/// instance at once, the next ones every health.interval), through the prober's I/O
-/// thread, and turns the results into health changes for the service's proxy, the
-/// restart supervisor and the event sink. A hanging probe delays no other instance.
+/// instance at once, the next ones every health.interval, or health.fast_interval
+/// while an instance is between states), through the prober's I/O thread, and turns
+/// the results into health changes for the service's proxy, the restart supervisor
+/// and the event sink. A hanging probe delays no other instance. When proxied
+/// requests fail to reach an instance (upstream_failure), it is probed at once.
 messages::health_watcher_actor::behavior_type health_watcher(
     messages::health_watcher_actor::stateful_pointer<health_watcher_state> self,
     config::service_config service, std::shared_ptr<net::health_prober> prober,

@@ -51,7 +51,16 @@ http_acceptor_actor::behavior_type http_acceptor(
     http_acceptor_actor::stateful_pointer<http_acceptor_state> self, config::config cfg) {
   auto& state = self->state;
   state.drain_timeout = cfg.timeouts.drain;
-  auto settings = std::make_shared<const net::proxy_settings>(cfg);
+  auto settings = std::make_shared<net::proxy_settings>(cfg);
+  // Called on the I/O threads. A weak reference: the settings live as long as the
+  // workers, which this actor's state owns.
+  caf::weak_actor_ptr me = caf::actor_cast<caf::weak_actor_ptr>(self->ctrl());
+  settings->on_upstream_failure = [me](const std::string& service, const tcp::endpoint& endpoint,
+                                       const char* reason) {
+    if (auto strong = me.lock())
+      caf::anon_send(caf::actor_cast<http_acceptor_actor>(strong),
+                     upstream_failure{service, endpoint.address().to_string(), endpoint.port(), reason});
+  };
   for (std::size_t i = 0; i < cfg.actor_system.io_threads; ++i)
     state.workers.push_back(std::make_shared<net::proxy_worker>(settings));
   try {
@@ -77,6 +86,13 @@ http_acceptor_actor::behavior_type http_acceptor(
           }
           worker->update_service(std::move(update));
         }
+      },
+      [self](register_atom, const std::string& service, upstream_proxy_actor& proxy) {
+        self->state.proxies[service] = std::move(proxy);
+      },
+      [self](upstream_failure& failure) {
+        auto found = self->state.proxies.find(failure.service);
+        if (found != self->state.proxies.end()) self->send(found->second, std::move(failure));
       },
       [self](status_snapshot& snapshot) {
         auto shared = std::make_shared<const std::string>(std::move(snapshot.json));

@@ -36,6 +36,9 @@ struct http_acceptor_state {
   /// Syncs under way: I/O threads still to answer, and the promise to keep then.
   std::uint64_t next_sync = 0;
   std::map<std::uint64_t, std::pair<std::size_t, caf::typed_response_promise<bool>>> syncs;
+  /// Each probed service's upstream_proxy, where the I/O threads' reports of failed
+  /// requests go (passive health).
+  std::map<std::string, messages::upstream_proxy_actor> proxies;
 
   static inline const char* name = "http_acceptor";
 };

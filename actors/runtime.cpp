@@ -36,6 +36,7 @@ class system_config : public caf::actor_system_config {
     add_message_type<status_snapshot>("status_snapshot");
     add_message_type<instance_id>("instance_id");
     add_message_type<probe_result>("probe_result");
+    add_message_type<upstream_failure>("upstream_failure");
     add_message_type<health_changed>("health_changed");
     add_message_type<restart_request>("restart_request");
     add_message_type<restart_result>("restart_result");

@@ -86,6 +86,10 @@ upstream_proxy_actor::behavior_type upstream_proxy(
     self->state.watcher =
         self->spawn<caf::linked>(health_watcher, self->state.service, std::move(prober),
                                  upstream_proxy_actor{self}, std::move(supervisor), std::move(sink));
+    // So that the I/O threads' reports of failed requests reach the watcher.
+    if (self->state.acceptor)
+      self->send(self->state.acceptor, register_atom::value, self->state.service.name,
+                 upstream_proxy_actor{self});
   }
 
   auto publish_if_changed = [self] {
@@ -153,6 +157,9 @@ upstream_proxy_actor::behavior_type upstream_proxy(
       [self, publish_if_changed](health_changed& change) {
         self->state.healthy[change.instance.endpoint()] = change.to == "healthy";
         publish_if_changed();
+      },
+      [self](upstream_failure& failure) {
+        if (self->state.watcher) self->send(self->state.watcher, failure);
       },
       [self](get_atom) -> caf::result<instance_set> {
         if (self->state.first_round_done) return self->state.published;

@@ -66,6 +66,10 @@ struct health_config {
   probe_kind kind = probe_kind::none;
   http_probe_config http;
   milliseconds interval{2000};
+  /// The interval while an instance is between states (failing but not yet unhealthy,
+  /// or passing but not yet healthy), as HAProxy's `fastinter`: it is judged sooner.
+  /// 0: the same as `interval`.
+  milliseconds fast_interval{0};
   milliseconds timeout{1000};
   unsigned unhealthy_after = 3;
   unsigned healthy_after = 1;
@@ -73,6 +77,10 @@ struct health_config {
   milliseconds start_period{0};
   /// When no instance is healthy, send to all of them instead of answering 503.
   bool fail_open = false;
+
+  milliseconds next_interval(bool in_transition) const {
+    return in_transition && fast_interval.count() > 0 ? fast_interval : interval;
+  }
 };
 
 enum class restart_executor { none, docker, local };

@@ -264,7 +264,7 @@ http_probe_config read_http_probe(const node& n) {
 }
 
 health_config read_health(const node& n) {
-  n.expect_object_with_keys({"http", "tcp", "interval", "timeout", "unhealthy_after",
+  n.expect_object_with_keys({"http", "tcp", "interval", "fast_interval", "timeout", "unhealthy_after",
                              "healthy_after", "start_period", "fail_open"});
   health_config health;
   auto http = n.member("http");
@@ -279,6 +279,10 @@ health_config read_health(const node& n) {
     n.fail("missing the probe: add \"http\": \"/health\" or \"tcp\": true");
   }
   if (auto v = n.member("interval")) health.interval = read_positive_duration(*v);
+  if (auto v = n.member("fast_interval")) {
+    health.fast_interval = read_positive_duration(*v);
+    if (health.fast_interval > health.interval) v->fail("must not be longer than \"interval\"");
+  }
   if (auto v = n.member("timeout")) health.timeout = read_positive_duration(*v);
   if (auto v = n.member("unhealthy_after")) health.unhealthy_after = read_small_count(*v, 1);
   if (auto v = n.member("healthy_after")) health.healthy_after = read_small_count(*v, 1);

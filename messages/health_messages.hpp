@@ -48,6 +48,22 @@ typename Inspector::result_type inspect(Inspector& f, probe_result& x) {
   return f(caf::meta::type_name("probe_result"), x.instance, x.passed, x.detail, x.duration_us);
 }
 
+/// Passive health: a proxied request could not reach an instance (connection refused
+/// or timed out, reset before a response). From an I/O thread through the acceptor and
+/// the service's upstream_proxy to its health_watcher, which probes the instance at
+/// once instead of at its next interval. Not a failure by itself: only probes judge.
+struct upstream_failure {
+  std::string service;
+  std::string address;  // numeric IP
+  std::uint16_t port = 0;
+  std::string reason;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, upstream_failure& x) {
+  return f(caf::meta::type_name("upstream_failure"), x.service, x.address, x.port, x.reason);
+}
+
 /// An instance changed state ("unknown", "healthy", "unhealthy"). Sent by its
 /// health_watcher to the service's upstream_proxy, to the restart_supervisor and to
 /// the event_sink.

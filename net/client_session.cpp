@@ -509,6 +509,18 @@ void client_session::on_response_piece_written(beast::error_code ec, std::size_t
   }
 }
 
+void client_session::report_failure(upstream_target& target, failure what) {
+  const auto& report = worker_.settings().on_upstream_failure;
+  if (!report) return;
+  // At most one report per instance and thread in this time: the watcher probes at
+  // once on the first, and later ones would only queue behind that probe.
+  constexpr auto min_gap = std::chrono::milliseconds(100);
+  auto now = clock::now();
+  if (now - target.last_failure_report < min_gap) return;
+  target.last_failure_report = now;
+  report(route_->service, target.endpoint, failure_name(static_cast<int>(what)));
+}
+
 void client_session::upstream_failed(failure what, beast::error_code ec) {
   last_failure_ = what;
   bool reused = upstream_ && upstream_->reused;
@@ -517,6 +529,7 @@ void client_session::upstream_failed(failure what, beast::error_code ec) {
                    route_->service, failure_name(static_cast<int>(what)), ec.message());
   upstream_.reset();
   bool nothing_sent = what == failure::connect || what == failure::connect_timeout;
+  if (!(reused && !nothing_sent) && !tried_.empty()) report_failure(*tried_.back(), what);
   // Whether the upstream processed it is unknown: only an idempotent request whose
   // body was not consumed may go again (a stale pooled connection was checked before
   // any other request went out on it).

@@ -70,6 +70,9 @@ class client_session : public std::enable_shared_from_this<client_session> {
   void on_response_body(error_code ec, std::size_t bytes);
   void write_response_piece(std::size_t size, bool last);
   void on_response_piece_written(error_code ec, std::size_t bytes);
+  /// Passive health: tells the instance's watcher (through the settings' hook) that a
+  /// request could not reach it.
+  void report_failure(upstream_target& target, failure what);
   void upstream_failed(failure what, error_code ec);
   /// A failed upstream operation: a timeout when the sweep cut it.
   failure upstream_failure(failure otherwise) const;

@@ -1,7 +1,11 @@
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <set>
+#include <string>
+
+#include <boost/asio/ip/tcp.hpp>
 
 #include "config/config.hpp"
 #include "net/cors.hpp"
@@ -30,6 +34,11 @@ struct proxy_settings {
   std::map<std::string, config::balance_policy> balance_by_service;
   /// Services that send to all instances when none is healthy, instead of a 503.
   std::set<std::string> fail_open_services;
+  /// Called on an I/O thread when a request could not reach an instance (passive
+  /// health: the instance is probed at once). May be empty.
+  std::function<void(const std::string& service, const boost::asio::ip::tcp::endpoint& endpoint,
+                     const char* reason)>
+      on_upstream_failure;
 };
 
 }  // namespace dockmaster::net

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -28,6 +29,9 @@ struct upstream_target {
   bool healthy = true;
   /// Requests in flight from this thread (least_conn balances on it).
   std::size_t active_requests = 0;
+  /// When this thread last reported a failed request to it (passive health), so that
+  /// a dead instance under load costs one message per interval, not one per request.
+  std::chrono::steady_clock::time_point last_failure_report{};
 };
 
 /// A new instance list for a service, in the form the I/O threads use.

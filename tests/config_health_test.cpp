@@ -72,6 +72,22 @@ TEST(ConfigHealth, TheHttpStringFormIsTheProbePathWithEveryOtherValueDefaulted) 
   EXPECT_EQ(health.healthy_after, 1u);
   EXPECT_EQ(health.start_period, 0ms);
   EXPECT_FALSE(health.fail_open);
+  EXPECT_EQ(health.fast_interval, 0ms);
+  EXPECT_EQ(health.next_interval(true), 2000ms);
+}
+
+TEST(ConfigHealth, FastIntervalIsUsedOnlyBetweenStates) {
+  service_config api = parse_service(R"("health": {"http": "/health", "interval": "5s", "fast_interval": "250ms"})");
+  EXPECT_EQ(api.health.fast_interval, 250ms);
+  EXPECT_EQ(api.health.next_interval(true), 250ms);
+  EXPECT_EQ(api.health.next_interval(false), 5000ms);
+}
+
+TEST(ConfigHealth, AFastIntervalLongerThanTheIntervalIsRejected) {
+  EXPECT_TRUE(fails_with(service_with(R"("health": {"tcp": true, "interval": "1s", "fast_interval": "2s"})"),
+                         "services.api.health.fast_interval", "interval"));
+  EXPECT_TRUE(fails_with(service_with(R"("health": {"tcp": true, "fast_interval": 0})"),
+                         "services.api.health.fast_interval", ""));
 }
 
 TEST(ConfigHealth, TheHttpObjectFormReadsEveryField) {

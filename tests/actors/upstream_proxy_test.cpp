@@ -20,6 +20,8 @@ http_acceptor_actor::behavior_type recording_acceptor(http_acceptor_actor::point
                                                       caf::actor observer) {
   return {
       [observer](instance_set& set) { caf::anon_send(observer, set); },
+      [](register_atom, const std::string&, upstream_proxy_actor&) {},
+      [](upstream_failure&) {},
       [](status_snapshot&) {},
       [](drained_atom, std::uint64_t) {},
       [](sync_atom) { return true; },

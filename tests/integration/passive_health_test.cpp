@@ -1,0 +1,84 @@
+// Passive health: a request that cannot reach an instance makes its watcher probe it
+// at once, and while the instance is between states the fast interval decides, so a
+// dead instance under traffic is taken out in a fraction of its probe interval.
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "support/harness.hpp"
+#include "support/http_client.hpp"
+#include "support/test_upstream.hpp"
+#include "support/wait.hpp"
+
+namespace dockmaster::test {
+namespace {
+
+using json = nlohmann::json;
+
+/// One service probed every 30 s (so the schedule alone would not notice anything
+/// during a test), with a 100 ms fast interval and two failures to turn unhealthy.
+config::config slow_probe_config(const std::string& instance) {
+  auto cfg = make_config();
+  auto& service = add_service(cfg, "backend", {instance});
+  add_route(cfg, "/", "backend");
+  service.health.kind = config::probe_kind::http;
+  service.health.http.path = "/health";
+  service.health.interval = std::chrono::seconds(30);
+  service.health.fast_interval = std::chrono::milliseconds(100);
+  service.health.timeout = std::chrono::milliseconds(500);
+  service.health.unhealthy_after = 2;
+  service.health.healthy_after = 1;
+  return cfg;
+}
+
+std::string state_of(in_process_proxy& proxy) {
+  return json::parse(proxy.runtime().status_json())["services"]["backend"]["state"];
+}
+
+unsigned status_of_get(std::uint16_t port) {
+  try {
+    http_client client(port, "127.0.0.1", std::chrono::seconds(2));
+    return client.get("/").result_int();
+  } catch (const std::exception&) {
+    return 0;
+  }
+}
+
+TEST(PassiveHealth, AFailedRequestTakesADeadInstanceOutLongBeforeItsNextProbe) {
+  test_upstream upstream("backend");
+  in_process_proxy proxy(slow_probe_config(upstream.host_port()));
+  ASSERT_TRUE(wait_until([&] { return state_of(proxy) == "healthy"; }, 5s))
+      << proxy.runtime().status_json();
+
+  upstream.stop();
+  auto stopped = std::chrono::steady_clock::now();
+  EXPECT_EQ(status_of_get(proxy.port()), 502u) << "the only instance refuses connections";
+  // The failed request brings a probe forward; it fails, and the next one comes after
+  // the fast interval: two failures, well inside the 30 s interval.
+  ASSERT_TRUE(wait_until([&] { return state_of(proxy) == "down"; }, 5s))
+      << proxy.runtime().status_json();
+  EXPECT_LT(std::chrono::steady_clock::now() - stopped, 5s);
+  EXPECT_EQ(status_of_get(proxy.port()), 503u) << "no healthy instance left";
+
+  auto history = json::parse(proxy.runtime().status_json())["history"];
+  ASSERT_FALSE(history.empty());
+  EXPECT_EQ(history.back()["to"], "unhealthy");
+  EXPECT_EQ(history.back()["reason"], "connection refused");
+}
+
+TEST(PassiveHealth, WithoutRequestsOnlyTheScheduleProbes) {
+  // The fast interval alone does not probe a healthy instance sooner: it is the
+  // failed request that brings the probe forward. (A check that something stays
+  // absent: there is no event to wait for, so it looks for one second.)
+  test_upstream upstream("backend");
+  in_process_proxy proxy(slow_probe_config(upstream.host_port()));
+  ASSERT_TRUE(wait_until([&] { return state_of(proxy) == "healthy"; }, 5s))
+      << proxy.runtime().status_json();
+  upstream.stop();
+  std::this_thread::sleep_for(1s);
+  EXPECT_EQ(state_of(proxy), "healthy") << proxy.runtime().status_json();
+}
+
+}  // namespace
+}  // namespace dockmaster::test
