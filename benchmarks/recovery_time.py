@@ -3,8 +3,9 @@
 first healthy answer through dockmaster, with the restart command run by exec, and in
 the same run the same failure repaired by restarting the container (autoheal's way).
 
-Both modes use a 500 ms probe interval and unhealthy_after 2, so both include the same
-detection time. Needs a running Docker engine (DOCKER_HOST) and the test image
+Both modes use a 500 ms probe interval and unhealthy_after 2 (and with --fast-interval a
+shorter interval between states; the benchmark's client polls through dockmaster, so a
+failed request brings the next probe forward), so both include the same detection time. Needs a running Docker engine (DOCKER_HOST) and the test image
 (scripts/docker_engine.sh start && scripts/docker_engine.sh images).
 """
 import argparse
@@ -59,7 +60,7 @@ def service_state(proxy_port):
         return "?"
 
 
-def config_for(mode, port, proxy_port):
+def config_for(mode, port, proxy_port, fast_interval_ms=0):
     mode = mode.split("/")[0]
     restart = {"backoff": {"initial": "100ms", "max": "1s"}, "max_restarts": 1000, "window": "1h",
                "compose_project": "dmrecovery"}
@@ -68,13 +69,16 @@ def config_for(mode, port, proxy_port):
     else:
         restart["action"] = "restart_container"
         restart["escalate"] = {"restart_container_after": 1, "stop_timeout": "10s"}
+    health = {"http": "/health", "interval": "500ms", "timeout": "400ms",
+              "unhealthy_after": 2, "healthy_after": 1}
+    if fast_interval_ms:
+        health["fast_interval"] = f"{fast_interval_ms}ms"
     return {
         "listen": f"127.0.0.1:{proxy_port}",
         "routes": [{"prefix": "/", "service": "web"}],
         "services": {"web": {
             "instances": [f"127.0.0.1:{port}"],
-            "health": {"http": "/health", "interval": "500ms", "timeout": "400ms",
-                       "unhealthy_after": 2, "healthy_after": 1},
+            "health": health,
             "restart": restart}},
         "log": {"level": "warn", "access_log": False},
     }
@@ -83,7 +87,7 @@ def config_for(mode, port, proxy_port):
 def measure(mode, args, container, port):
     proxy_port = free_port()
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
-        json.dump(config_for(mode, port, proxy_port), f)
+        json.dump(config_for(mode, port, proxy_port, args.fast_interval), f)
         config_path = f.name
     log = open(os.path.join(args.results, f"recovery-{mode.replace('/', '-')}-dockmaster.log"), "w")
     proc = subprocess.Popen([args.dockmaster, "--config", config_path], stderr=log, stdout=log)
@@ -121,6 +125,8 @@ def measure(mode, args, container, port):
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--fast-interval", type=int, default=0, metavar="MS",
+                        help="health.fast_interval in ms (default: none, i.e. the 500 ms interval)")
     parser.add_argument("--dockmaster", default="build-release/dockmaster")
     parser.add_argument("--results", default="benchmarks/results")
     args = parser.parse_args()
@@ -151,7 +157,8 @@ def main():
             docker("rm", "-f", name, check=False)
     medians = {mode: statistics.median(times) * 1000 for mode, times in results.items()}
     summary = {
-        "probe_interval_ms": 500, "unhealthy_after": 2, "rounds": args.rounds,
+        "probe_interval_ms": 500, "fast_interval_ms": args.fast_interval or 500,
+        "unhealthy_after": 2, "rounds": args.rounds,
         "runs_ms": {mode: [round(t * 1000) for t in times] for mode, times in results.items()},
         "median_ms": {mode: round(ms) for mode, ms in medians.items()},
         "container_restart_over_exec": {mode: round(ms / medians["exec"], 2) for mode, ms in medians.items()},
@@ -159,7 +166,8 @@ def main():
     out = os.path.join(args.results, time.strftime("recovery-%Y%m%d-%H%M%S.json"))
     with open(out, "w") as f:
         json.dump(summary, f, indent=2)
-    print(f"\ntime to recover (median of {args.rounds}, probe every 500 ms, unhealthy after 2):")
+    fast = f", fast interval {args.fast_interval} ms" if args.fast_interval else ""
+    print(f"\ntime to recover (median of {args.rounds}, probe every 500 ms{fast}, unhealthy after 2):")
     labels = {"exec": "exec restart inside the container",
               "restart_container": "container restart, PID 1 stops on SIGTERM",
               "restart_container/ignores_term": "container restart, PID 1 ignores SIGTERM"}

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Time to recover from a dead service process: exec restart vs container restart, in
-# one run. usage: benchmarks/recovery_time.sh [--rounds N]
+# one run. usage: benchmarks/recovery_time.sh [--rounds N] [--fast-interval MS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh >&2
