@@ -66,8 +66,9 @@ struct health_config {
   probe_kind kind = probe_kind::none;
   http_probe_config http;
   milliseconds interval{2000};
-  /// The interval while an instance is between states (failing but not yet unhealthy,
-  /// or passing but not yet healthy), as HAProxy's `fastinter`: it is judged sooner.
+  /// The interval while an instance is between states (not known yet, failing but not
+  /// yet unhealthy, or passing but not yet healthy), as HAProxy's `fastinter`: it is
+  /// judged sooner.
   /// 0: the same as `interval`.
   milliseconds fast_interval{0};
   milliseconds timeout{1000};

@@ -1,6 +1,7 @@
 // Passive health: a request that cannot reach an instance makes its watcher probe it
 // at once, and while the instance is between states the fast interval decides, so a
-// dead instance under traffic is taken out in a fraction of its probe interval.
+// dead instance under traffic is taken out in a fraction of its probe interval, and
+// one that comes up late is put in rotation as soon.
 
 #include <gtest/gtest.h>
 
@@ -78,6 +79,22 @@ TEST(PassiveHealth, WithoutRequestsOnlyTheScheduleProbes) {
   upstream.stop();
   std::this_thread::sleep_for(1s);
   EXPECT_EQ(state_of(proxy), "healthy") << proxy.runtime().status_json();
+}
+
+TEST(FastInterval, AnInstanceThatComesUpLateIsSeenHealthyWithinAFastInterval) {
+  // Down at boot, within its start period: not known yet, so it is probed every fast
+  // interval, not every 30 s.
+  test_upstream upstream("backend");
+  upstream.stop();
+  auto cfg = slow_probe_config(upstream.host_port());
+  cfg.services["backend"].health.start_period = std::chrono::seconds(10);
+  in_process_proxy proxy(cfg);
+  std::this_thread::sleep_for(300ms);  // a few probes fail while it is down
+  EXPECT_NE(state_of(proxy), "healthy");
+  upstream.start();
+  EXPECT_TRUE(wait_until([&] { return state_of(proxy) == "healthy"; }, 3s))
+      << proxy.runtime().status_json();
+  EXPECT_EQ(status_of_get(proxy.port()), 200u);
 }
 
 }  // namespace
