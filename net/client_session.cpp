@@ -473,12 +473,22 @@ void client_session::on_response_body(beast::error_code ec, std::size_t) {
   if (closed_) return;
   if (ec == http::error::need_buffer) ec = {};
   if (ec) {
-    // The status line is already on its way to the client: all that is left is to
-    // cut the connection, so the client sees an incomplete response.
-    event_log().warn("upstream {} failed mid-response ({}), closing client {}",
-                     endpoint_text(upstream_->endpoint),
-                     upstream_timed_out_ ? "timeout" : ec.message(), client_address_);
+    bool timed_out = upstream_timed_out_;
+    event_log().warn("upstream {} failed mid-response ({}){}", endpoint_text(upstream_->endpoint),
+                     timed_out ? "timeout" : ec.message(),
+                     head_.empty() ? ", closing client " + client_address_ : std::string());
+    if (!tried_.empty()) report_failure(*tried_.back(), failure::no_response);
     upstream_.reset();
+    if (!head_.empty()) {
+      // Nothing has gone to the client yet (the head waits for the first piece of
+      // body): it gets a clean 502 or 504 instead of a cut response.
+      head_.clear();
+      answer_error(timed_out ? http::status::gateway_timeout : http::status::bad_gateway,
+                   timed_out ? "upstream timed out" : "upstream closed the connection mid-response");
+      return;
+    }
+    // The status line has gone out: all that is left is to cut the connection, so
+    // the client sees an incomplete response.
     finish_request(false);
     return;
   }

@@ -2,11 +2,14 @@
 // and with the prefix stripped.
 
 #include <gtest/gtest.h>
+
+#include <thread>
 #include <nlohmann/json.hpp>
 
 #include "support/harness.hpp"
 #include "support/http_client.hpp"
 #include "support/test_upstream.hpp"
+#include "support/wait.hpp"
 
 namespace dockmaster::test {
 namespace {
@@ -116,6 +119,36 @@ TEST_F(Routing, APathWithoutARouteGets404FromTheManager) {
   // The connection stays usable.
   EXPECT_EQ(client.get("/api/ok").result_int(), 200);
   EXPECT_EQ(client.connections_opened(), 1);
+}
+
+TEST(Balancing, LeastConnSendsNewRequestsAwayFromTheInstanceBusyWithASlowOne) {
+  test_upstream a{"a"};
+  test_upstream b{"b"};
+  auto cfg = make_config();
+  cfg.actor_system.io_threads = 1;  // in-flight counts are kept per I/O thread
+  auto& service = add_service(cfg, "api", {a.host_port(), b.host_port()});
+  service.balance = config::balance_policy::least_conn;
+  add_route(cfg, "/", "api");
+  in_process_proxy proxy(cfg);
+
+  std::thread slow([&] {
+    http_client client(proxy.port());
+    EXPECT_EQ(client.get("/slow?ms=1500").result_int(), 200);
+  });
+  ASSERT_TRUE(wait_until([&] { return a.in_flight() + b.in_flight() == 1; }, 5s));
+  test_upstream& busy = a.in_flight() == 1 ? a : b;
+  test_upstream& idle = a.in_flight() == 1 ? b : a;
+
+  // Round robin would send every other one to the busy instance.
+  http_client client(proxy.port());
+  for (int i = 0; i < 6; ++i) {
+    auto r = client.get("/quick");
+    ASSERT_EQ(r.result_int(), 200);
+    EXPECT_EQ(json::parse(r.body())["upstream"], idle.name()) << "request " << i;
+  }
+  slow.join();
+  EXPECT_EQ(busy.count_requests("/quick"), 0u);
+  EXPECT_EQ(idle.count_requests("/quick"), 6u);
 }
 
 }  // namespace

@@ -1,6 +1,10 @@
 #include "support/harness.hpp"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
 #include <signal.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -58,6 +62,34 @@ refusing_port::refusing_port() : socket_(io_) {
   socket_.open(tcp::v4());
   socket_.bind(tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
   port_ = socket_.local_endpoint().port();
+}
+
+blackhole_port::blackhole_port() {
+  listener_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof address;
+  if (listener_ < 0 || ::bind(listener_, reinterpret_cast<sockaddr*>(&address), length) != 0 ||
+      ::listen(listener_, 0) != 0 ||
+      ::getsockname(listener_, reinterpret_cast<sockaddr*>(&address), &length) != 0)
+    throw std::runtime_error("blackhole_port: " + std::string(std::strerror(errno)));
+  port_ = ntohs(address.sin_port);
+  // Fill the accept queue (one connection fits a backlog of 0; a second to be sure),
+  // without waiting for the second, which may hang itself.
+  for (int i = 0; i < 2; ++i) {
+    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    ::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address);
+    fillers_.push_back(fd);
+  }
+  // The first one is in the queue once its handshake is done (it is writable then).
+  pollfd first{fillers_.front(), POLLOUT, 0};
+  ::poll(&first, 1, 1000);
+}
+
+blackhole_port::~blackhole_port() {
+  for (int fd : fillers_) ::close(fd);
+  if (listener_ >= 0) ::close(listener_);
 }
 
 temp_file::temp_file(const std::string& content, const std::string& suffix) {

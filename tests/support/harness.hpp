@@ -62,6 +62,22 @@ class refusing_port {
   std::uint16_t port_ = 0;
 };
 
+/// A port on 127.0.0.1 where connections hang: it listens with a backlog of 0, never
+/// accepts, and its accept queue is already full, so the kernel drops further SYNs, as
+/// a host that is gone (or a firewall) does. A connect to it ends only by timeout.
+class blackhole_port {
+ public:
+  blackhole_port();
+  ~blackhole_port();
+  std::uint16_t port() const { return port_; }
+  std::string host_port() const { return "127.0.0.1:" + std::to_string(port_); }
+
+ private:
+  int listener_ = -1;
+  std::vector<int> fillers_;
+  std::uint16_t port_ = 0;
+};
+
 /// A file under the temp directory with the given content, removed on destruction.
 class temp_file {
  public:

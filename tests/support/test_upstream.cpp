@@ -379,6 +379,20 @@ void test_upstream::serve(std::shared_ptr<tcp::socket> socket, std::uint64_t con
           asio::write(*socket, http::make_chunk(asio::buffer(piece)), ec);
         }
       });
+    } else if (path == "/truncated") {
+      guard.answering();
+      const auto half = static_cast<std::size_t>(query_number(record.target, "bytes", 1000));
+      const bool chunked = query_number(record.target, "chunked", 0) != 0;
+      std::string head = "HTTP/1.1 200 OK\r\nServer: " + options_.name +
+                         "\r\nContent-Type: application/octet-stream\r\n" +
+                         (chunked ? std::string("Transfer-Encoding: chunked\r\n")
+                                  : "Content-Length: " + std::to_string(2 * half) + "\r\n") +
+                         "\r\n";
+      std::string body(half, 'x');
+      asio::write(*socket, asio::buffer(head), ec);
+      if (!ec && chunked) asio::write(*socket, http::make_chunk(asio::buffer(body)), ec);
+      if (!ec && !chunked) asio::write(*socket, asio::buffer(body), ec);
+      break;  // closes without the rest (nor a last chunk)
     } else if (path == "/upload") {
       nlohmann::json answer{{"bytes", record.body_bytes}, {"checksum", record.body_checksum}};
       respond(http::status::ok, answer.dump(), "application/json");

@@ -14,6 +14,9 @@
 //   /upload      reads a body of any size piece by piece; answers {bytes, checksum}
 //   /ws          WebSocket echo
 //   /close       reads the request, then closes the connection without an answer
+//   /truncated?bytes=N[&chunked=1]  starts a 200 whose body should be 2N bytes
+//                (Content-Length, or chunked), sends N of them, then closes: an
+//                upstream that dies in the middle of a response
 // Every request body is read piece by piece and only counted and checksummed.
 
 #include <atomic>
