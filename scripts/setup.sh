@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs every Debian package that the build, the tests and the benchmarks need.
+# Installs every Debian package that the build, the tests and the benchmarks need;
+# with --tests also the headless browser of the end-to-end test (chromium).
 # Idempotent: packages already present are skipped, and apt is not touched at all
 # when nothing is missing.
 set -euo pipefail
@@ -10,8 +11,8 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   curl python3
   wrk nginx-light haproxy
-  chromium
 )
+if [[ ${1:-} == --tests ]]; then packages+=(chromium); fi
 
 missing=()
 for p in "${packages[@]}"; do

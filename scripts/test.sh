@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-scripts/setup.sh
+scripts/setup.sh --tests
 scripts/build.sh asan
 
 # The real-engine tests: a private dockerd (never the system's) and the test image.

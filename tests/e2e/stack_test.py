@@ -194,6 +194,9 @@ def check_rendered_page():
     """The page as a browser renders it, when Debian's chromium is installed."""
     chromium = shutil.which("chromium")
     if not chromium:
+        # scripts/test.sh installs it (setup.sh --tests): there, its absence is a failure.
+        expect(os.environ.get("DOCKMASTER_REAL_DOCKER") != "1",
+               "chromium is not installed (scripts/setup.sh --tests installs it)")
         log("chromium not installed: rendered-page check skipped")
         return
     profile = subprocess.run(["mktemp", "-d"], text=True, stdout=subprocess.PIPE).stdout.strip()
