@@ -427,22 +427,25 @@ void client_session::on_response_header(beast::error_code ec, std::size_t) {
     start_tunnel();
     return;
   }
-  upstream_keep_alive_ = response.keep_alive();
+  // The parser's view: its flags, set while parsing, need no lookup in the fields.
+  upstream_keep_alive_ = response_->keep_alive();
+  const bool upstream_chunked = response_->chunked();
+  const bool has_length = response_->content_length().has_value();
   prepare_client_response(response);
   if (!origin_.empty()) worker_.settings().cors.decorate(origin_, response);
-  if (response.find("X-Request-Id") == response.end()) response.set("X-Request-Id", request_id_);
+  add_request_id_unless_present(response, request_id_);
   unsigned client_version = client_version_;
   response.version(client_version);
   response_has_body_ = !bodiless(status_, request_->get().method() == http::verb::head);
   client_chunked_ = false;
   if (response_has_body_) {
-    bool delimited = response.chunked() || response.has_content_length();
-    if (client_version >= 11 && (response.chunked() || !delimited)) {
+    bool delimited = upstream_chunked || has_length;
+    if (client_version >= 11 && (upstream_chunked || !delimited)) {
       // A body that ends when the upstream closes reaches an HTTP/1.1 client chunked,
       // so the client connection stays reusable.
       if (!delimited) response.chunked(true);
       client_chunked_ = true;
-    } else if (response.chunked() || !delimited) {
+    } else if (upstream_chunked || !delimited) {
       // HTTP/1.0 has no chunked encoding: send the body raw and end it by closing.
       response.chunked(false);
       client_keep_alive_ = false;

@@ -27,49 +27,74 @@ constexpr std::string_view x_request_id = "X-Request-Id";
 /// of the request, and an unbounded one would let a client bloat the logs.
 constexpr std::size_t max_request_id_length = 200;
 
-/// Whether a Connection field lists the "upgrade" option. An Upgrade header without it
-/// is not an upgrade offer (RFC 9110 7.8 requires both), so it is not kept.
-bool connection_lists_upgrade(const http::fields& fields) {
-  bool found = false;
+/// The options of a message's Connection field(s): whether "upgrade" is one, and the
+/// header names it lists for this hop only (beyond the standard "keep-alive" and
+/// "close", whose headers go anyway or do not exist).
+struct connection_options {
+  bool lists_upgrade = false;
+  std::vector<std::string> named;  // copied: the Connection fields are erased
+};
+
+connection_options read_connection(const http::fields& fields) {
+  connection_options options;
   const auto range = fields.equal_range(http::field::connection);
   for (auto it = range.first; it != range.second; ++it)
     for_each_element(it->value(), [&](std::string_view option) {
-      if (iequals_ascii(option, "upgrade")) found = true;
+      if (iequals_ascii(option, "upgrade"))
+        options.lists_upgrade = true;
+      else if (!iequals_ascii(option, "keep-alive") && !iequals_ascii(option, "close"))
+        options.named.emplace_back(option);
     });
-  return found;
+  return options;
 }
 
-/// Removes the hop-by-hop headers: those named by Connection and the fixed list.
-/// With `keep_upgrade`, Upgrade stays and Connection becomes exactly "Upgrade".
-void remove_hop_by_hop(http::fields& fields, bool keep_upgrade) {
-  // Connection names the headers meant for this hop only. Collected first because
-  // erasing fields while walking Connection's value would invalidate it.
-  std::vector<std::string> named;
-  const auto range = fields.equal_range(http::field::connection);
-  for (auto it = range.first; it != range.second; ++it)
-    for_each_element(it->value(), [&](std::string_view option) { named.emplace_back(option); });
-  for (const auto& name : named) {
-    // Transfer-Encoding and Content-Length frame the body, which is relayed as is:
-    // dropping them because a peer listed them would desynchronise the message
-    // boundaries (request smuggling). Host is required by HTTP/1.1 upstream.
-    if (iequals_ascii(name, "transfer-encoding") || iequals_ascii(name, "content-length") ||
-        iequals_ascii(name, "host"))
-      continue;
-    if (keep_upgrade && iequals_ascii(name, "upgrade")) continue;
-    fields.erase(name);
-  }
+bool named_by(const std::vector<std::string>& named, std::string_view name) {
+  for (const auto& n : named)
+    if (iequals_ascii(n, name)) return true;
+  return false;
+}
 
-  // Proxy-Authorization/-Authenticate carry credentials for a proxy hop; nginx passes
-  // Proxy-Authorization through, but nothing upstream of the manager should see a
-  // client's proxy credentials, so both are dropped in both directions.
-  for (const auto name : {http::field::connection, http::field::keep_alive, http::field::proxy_connection,
-                          http::field::te, http::field::trailer, http::field::proxy_authorization,
-                          http::field::proxy_authenticate})
-    fields.erase(name);
-  if (keep_upgrade)
-    fields.set(http::field::connection, "Upgrade");
-  else
-    fields.erase(http::field::upgrade);
+/// Removes the hop-by-hop headers, those named by Connection and the fixed list, in one
+/// walk over the fields (no lookup per name). With `keep_upgrade` and an upgrade offer
+/// (an Upgrade header, and "upgrade" in Connection), Upgrade stays and Connection
+/// becomes exactly "Upgrade". Returns whether it did.
+bool remove_hop_by_hop(http::fields& fields, bool keep_upgrade) {
+  const auto connection = read_connection(fields);
+  const bool may_keep_upgrade = keep_upgrade && connection.lists_upgrade;
+  bool upgrade_kept = false;
+  for (auto it = fields.begin(); it != fields.end();) {
+    bool drop = false;
+    switch (it->name()) {
+      // Proxy-Authorization/-Authenticate carry credentials for a proxy hop; nginx
+      // passes Proxy-Authorization through, but nothing upstream of the manager should
+      // see a client's proxy credentials, so both are dropped in both directions.
+      case http::field::connection:
+      case http::field::keep_alive:
+      case http::field::proxy_connection:
+      case http::field::te:
+      case http::field::trailer:
+      case http::field::proxy_authorization:
+      case http::field::proxy_authenticate:
+        drop = true;
+        break;
+      case http::field::upgrade:
+        drop = !may_keep_upgrade;
+        upgrade_kept = upgrade_kept || may_keep_upgrade;
+        break;
+      // Transfer-Encoding and Content-Length frame the body, which is relayed as is:
+      // dropping them because a peer listed them would desynchronise the message
+      // boundaries (request smuggling). Host is required by HTTP/1.1 upstreams.
+      case http::field::transfer_encoding:
+      case http::field::content_length:
+      case http::field::host:
+        break;
+      default:
+        drop = !connection.named.empty() && named_by(connection.named, it->name_string());
+    }
+    it = drop ? fields.erase(it) : std::next(it);
+  }
+  if (upgrade_kept) fields.insert(http::field::connection, "Upgrade");
+  return upgrade_kept;
 }
 
 /// A client-sent id is kept (so that a request can be traced across systems) only when
@@ -111,16 +136,37 @@ std::string new_request_id() {
 
 std::string prepare_upstream_request(http::request_header<>& request, const forwarding_info& info,
                                      bool keep_upgrade) {
-  const bool upgrade =
-      keep_upgrade && request.count(http::field::upgrade) > 0 && connection_lists_upgrade(request);
-  remove_hop_by_hop(request, upgrade);
+  remove_hop_by_hop(request, keep_upgrade);
+
+  // The forwarding headers in one walk: these names have no field code in Beast, so a
+  // lookup per name would compare strings along the whole tree each time.
+  std::vector<http::fields::const_iterator> forwarded_for;
+  std::vector<http::fields::const_iterator> request_ids;
+  bool has_proto = false;
+  bool has_forwarded_host = false;
+  std::string_view host;
+  for (auto it = request.begin(); it != request.end(); ++it) {
+    if (it->name() == http::field::host) {
+      host = it->value();
+      continue;
+    }
+    if (it->name() != http::field::unknown) continue;
+    const auto name = it->name_string();
+    if (iequals_ascii(name, x_forwarded_for))
+      forwarded_for.push_back(it);
+    else if (iequals_ascii(name, x_request_id))
+      request_ids.push_back(it);
+    else if (iequals_ascii(name, x_forwarded_proto))
+      has_proto = true;
+    else if (iequals_ascii(name, x_forwarded_host))
+      has_forwarded_host = true;
+  }
 
   // X-Forwarded-For grows by one hop: earlier proxies' entries stay, in order, and
   // several fields are merged into one list.
   if (!info.client_address.empty()) {
     std::string chain;
-    const auto range = request.equal_range(x_forwarded_for);
-    for (auto it = range.first; it != range.second; ++it) {
+    for (const auto& it : forwarded_for) {
       const auto value = trim(it->value());
       if (value.empty()) continue;
       if (!chain.empty()) chain += ", ";
@@ -128,32 +174,34 @@ std::string prepare_upstream_request(http::request_header<>& request, const forw
     }
     if (!chain.empty()) chain += ", ";
     chain += info.client_address;
-    request.set(x_forwarded_for, chain);
+    for (const auto& it : forwarded_for) request.erase(it);
+    request.insert(x_forwarded_for, chain);
   }
   // Kept when present: the manager may itself sit behind a TLS terminator that set them.
-  if (request.count(x_forwarded_proto) == 0 && !info.scheme.empty())
-    request.set(x_forwarded_proto, info.scheme);
-  if (request.count(x_forwarded_host) == 0) {
-    const std::string host{request[http::field::host]};
-    if (!host.empty()) request.set(x_forwarded_host, host);
-  }
+  if (!has_proto && !info.scheme.empty()) request.insert(x_forwarded_proto, info.scheme);
+  // (Each field has storage of its own: `host` stays valid across the insert.)
+  if (!has_forwarded_host && !host.empty()) request.insert(x_forwarded_host, host);
 
   // Upstream connections are pooled HTTP/1.1 whatever the client spoke.
   request.version(11);
 
-  std::string id;
-  if (request.count(x_request_id) == 1 && acceptable_request_id(request[x_request_id]))
-    id = std::string{request[x_request_id]};
-  else
-    id = new_request_id();  // absent, unacceptable, or ambiguous (several fields)
-  request.set(x_request_id, id);
+  if (request_ids.size() == 1 && acceptable_request_id(request_ids.front()->value()))
+    return std::string{request_ids.front()->value()};
+  // Absent, unacceptable, or ambiguous (several fields): a new one.
+  for (const auto& it : request_ids) request.erase(it);
+  std::string id = new_request_id();
+  request.insert(x_request_id, id);
   return id;
 }
 
+void add_request_id_unless_present(http::response_header<>& response, std::string_view id) {
+  for (const auto& field : response)
+    if (field.name() == http::field::unknown && iequals_ascii(field.name_string(), x_request_id)) return;
+  response.insert(x_request_id, id);
+}
+
 void prepare_client_response(http::response_header<>& response, bool keep_upgrade) {
-  const bool upgrade = keep_upgrade && response.result() == http::status::switching_protocols &&
-                       response.count(http::field::upgrade) > 0 && connection_lists_upgrade(response);
-  remove_hop_by_hop(response, upgrade);
+  remove_hop_by_hop(response, keep_upgrade && response.result() == http::status::switching_protocols);
 }
 
 }  // namespace dockmaster::net

@@ -43,4 +43,9 @@ std::string prepare_upstream_request(boost::beast::http::request_header<>& reque
 void prepare_client_response(boost::beast::http::response_header<>& response,
                              bool keep_upgrade = false);
 
+/// Adds X-Request-Id: `id` to a response unless the upstream set one itself (a walk
+/// over the fields: the name has no field code, so a lookup would compare strings).
+void add_request_id_unless_present(boost::beast::http::response_header<>& response,
+                                   std::string_view id);
+
 }  // namespace dockmaster::net
