@@ -15,7 +15,9 @@ using tcp = asio::ip::tcp;
 
 proxy_worker::proxy_worker(std::shared_ptr<const proxy_settings> settings)
     : settings_(std::move(settings)),
-      io_(std::make_unique<asio::io_context>(1)),
+      // Only this worker's thread touches its sockets and timers (other threads only
+      // post), so the reactor's per-socket locking can go; the scheduler keeps its own.
+      io_(std::make_unique<asio::io_context>(BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO)),
       work_(asio::make_work_guard(*io_)),
       sweep_timer_(std::make_unique<asio::steady_timer>(*io_)),
       pool_(settings_->limits.max_idle_upstream_connections, settings_->timeouts.upstream_idle) {
