@@ -37,14 +37,16 @@ struct connection_options {
 
 connection_options read_connection(const http::fields& fields) {
   connection_options options;
-  const auto range = fields.equal_range(http::field::connection);
-  for (auto it = range.first; it != range.second; ++it)
-    for_each_element(it->value(), [&](std::string_view option) {
+  // A walk over the list, not equal_range: that compares names as strings down the tree.
+  for (const auto& field : fields) {
+    if (field.name() != http::field::connection) continue;
+    for_each_element(field.value(), [&](std::string_view option) {
       if (iequals_ascii(option, "upgrade"))
         options.lists_upgrade = true;
       else if (!iequals_ascii(option, "keep-alive") && !iequals_ascii(option, "close"))
         options.named.emplace_back(option);
     });
+  }
   return options;
 }
 
