@@ -164,6 +164,7 @@ TEST_F(Failures, APostThatReachedTheUpstreamOnAReusedConnectionIsNotResent) {
 
 TEST_F(Failures, AnInstanceThatNeverAnswersTheConnectGives504AfterTheConnectTimeout) {
   blackhole_port blackhole;
+  if (!blackhole.hangs()) GTEST_SKIP() << "this kernel completes loopback connects to a full accept queue";
   auto cfg = with_failing({blackhole.host_port()});
   cfg.timeouts.connect = std::chrono::milliseconds(300);
   in_process_proxy proxy(cfg);
@@ -179,6 +180,7 @@ TEST_F(Failures, AnInstanceThatNeverAnswersTheConnectGives504AfterTheConnectTime
 
 TEST_F(Failures, APostGoesToTheNextInstanceWhenTheFirstNeverAnswersTheConnect) {
   blackhole_port blackhole;
+  if (!blackhole.hangs()) GTEST_SKIP() << "this kernel completes loopback connects to a full accept queue";
   test_upstream second{"second"};
   auto cfg = with_failing({blackhole.host_port(), second.host_port()});
   cfg.timeouts.connect = std::chrono::milliseconds(200);

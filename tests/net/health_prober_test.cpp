@@ -25,6 +25,7 @@
 #include <boost/asio/write.hpp>
 
 #include "net/health_prober.hpp"
+#include "support/harness.hpp"
 
 namespace dockmaster::net {
 namespace {
@@ -156,48 +157,6 @@ class refusing_port {
  private:
   asio::io_context io_;
   tcp::socket socket_;
-};
-
-/// A loopback listener whose accept queue is full, so that a connect to it hangs: with
-/// a backlog of 0 Linux queues one connection and then drops SYNs (the client resends
-/// them, after 1 s, 3 s, ...). `hangs()` says whether that could be arranged here.
-class full_backlog_listener {
- public:
-  full_backlog_listener() {
-    listener_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t length = sizeof address;
-    if (listener_ < 0 || ::bind(listener_, reinterpret_cast<sockaddr*>(&address), length) != 0 ||
-        ::listen(listener_, 0) != 0 ||
-        ::getsockname(listener_, reinterpret_cast<sockaddr*>(&address), &length) != 0)
-      return;
-    port_ = ntohs(address.sin_port);
-    // Connect until one connect does not complete within 300 ms: from then on the
-    // queue is full and nobody accepts.
-    for (int i = 0; i < 8 && !hangs_; ++i) {
-      int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-      if (fd < 0) return;
-      fillers_.push_back(fd);
-      if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0) continue;
-      if (errno != EINPROGRESS) return;
-      pollfd waiting{fd, POLLOUT, 0};
-      hangs_ = ::poll(&waiting, 1, 300) == 0;
-    }
-  }
-  ~full_backlog_listener() {
-    for (int fd : fillers_) ::close(fd);
-    if (listener_ >= 0) ::close(listener_);
-  }
-  bool hangs() const { return hangs_; }
-  std::uint16_t port() const { return port_; }
-
- private:
-  int listener_ = -1;
-  std::uint16_t port_ = 0;
-  std::vector<int> fillers_;
-  bool hangs_ = false;
 };
 
 probe_target loopback(std::uint16_t port, const char* address = "127.0.0.1") {
@@ -658,7 +617,7 @@ TEST_F(HealthProber, TcpProbeFailsOnRefusal) {
 }
 
 TEST_F(HealthProber, TcpProbeFailsByTimeoutWhenTheConnectHangs) {
-  full_backlog_listener listener;
+  test::blackhole_port listener;
   if (!listener.hangs())
     GTEST_SKIP() << "this kernel completes loopback connects to a full accept queue";
   const auto timeout = 300ms;

@@ -63,12 +63,14 @@ class refusing_port {
 };
 
 /// A port on 127.0.0.1 where connections hang: it listens with a backlog of 0, never
-/// accepts, and its accept queue is already full, so the kernel drops further SYNs, as
-/// a host that is gone (or a firewall) does. A connect to it ends only by timeout.
+/// accepts, and its accept queue is already full, so the kernel drops further SYNs (the
+/// client resends them after 1 s, 3 s, ...), as a host that is gone or a firewall does.
+/// A connect to it ends only by timeout. `hangs()` says whether that could be arranged.
 class blackhole_port {
  public:
   blackhole_port();
   ~blackhole_port();
+  bool hangs() const { return hangs_; }
   std::uint16_t port() const { return port_; }
   std::string host_port() const { return "127.0.0.1:" + std::to_string(port_); }
 
@@ -76,6 +78,7 @@ class blackhole_port {
   int listener_ = -1;
   std::vector<int> fillers_;
   std::uint16_t port_ = 0;
+  bool hangs_ = false;
 };
 
 /// A file under the temp directory with the given content, removed on destruction.
