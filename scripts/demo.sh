@@ -44,7 +44,10 @@ run_stack() {
     $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends docker-compose
   fi
   scripts/base_image.sh
-  export DOCKER_BUILDKIT=${DOCKER_BUILDKIT:-0} COMPOSE_DOCKER_CLI_BUILD=${COMPOSE_DOCKER_CLI_BUILD:-0}
+  # Without buildx (Debian's docker.io), the classic builder; the Dockerfiles need nothing more.
+  if ! "$docker_cli" buildx version >/dev/null 2>&1; then
+    export DOCKER_BUILDKIT=${DOCKER_BUILDKIT:-0} COMPOSE_DOCKER_CLI_BUILD=${COMPOSE_DOCKER_CLI_BUILD:-0}
+  fi
   # CAs added to this host (a TLS-intercepting proxy's) are trusted by the frontend's npm step.
   if [[ -z ${EXTRA_CA_CERTS:-} ]] && compgen -G '/usr/local/share/ca-certificates/*.crt' >/dev/null; then
     EXTRA_CA_CERTS=$(cat /usr/local/share/ca-certificates/*.crt)
