@@ -66,6 +66,11 @@ void health_tracker::restarted(clock::time_point now) {
   passes_ = 0;
 }
 
+bool health_tracker::settling() const {
+  return state_ == health_state::unknown || (failures_ > 0 && state_ != health_state::unhealthy) ||
+         (passes_ > 0 && state_ != health_state::healthy);
+}
+
 bool health_tracker::in_start_period(clock::time_point now) const {
   // Also true for a `now` before the period began (only possible with a caller's
   // clock that is not monotonic): the instance has not had its start period yet.

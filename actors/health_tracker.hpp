@@ -48,6 +48,10 @@ class health_tracker {
   void restarted(clock::time_point now);
 
   health_state state() const { return state_; }
+  /// Between states: not known yet (after boot or a restart), failing but not yet
+  /// unhealthy, or passing but not yet healthy. Such an instance is probed at the fast
+  /// interval, so that its verdict comes sooner.
+  bool settling() const;
   bool in_start_period(clock::time_point now) const;
   unsigned consecutive_failures() const { return failures_; }
   unsigned consecutive_passes() const { return passes_; }

@@ -94,16 +94,8 @@ health_watcher_actor::behavior_type health_watcher(
           if (state.supervisor) self->send(state.supervisor, event);
           if (state.sink) self->send(state.sink, event);
         }
-        // Between states (not known yet, after boot or a restart; failing but not yet
-        // unhealthy; passing but not yet healthy) the next probe comes after the fast
-        // interval: the verdict comes sooner.
-        const auto& tracker = instance.tracker;
-        bool in_transition =
-            tracker.state() == health_state::unknown ||
-            (tracker.consecutive_failures() > 0 && tracker.state() != health_state::unhealthy) ||
-            (tracker.consecutive_passes() > 0 && tracker.state() != health_state::healthy);
-        self->delayed_send(self, state.service.health.next_interval(in_transition), probe_atom::value,
-                           instance.id, ++instance.schedule);
+        self->delayed_send(self, state.service.health.next_interval(instance.tracker.settling()),
+                           probe_atom::value, instance.id, ++instance.schedule);
       },
       [self, start_probe](upstream_failure& failure) {
         auto& state = self->state;

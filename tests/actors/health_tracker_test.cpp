@@ -249,6 +249,22 @@ TEST(HealthTracker, AFailureWithinTheStartPeriodDoesNotBreakARunOfPasses) {
   EXPECT_EQ(tracker.state(), health_state::healthy);
 }
 
+TEST(HealthTracker, IsSettlingUntilKnownAndWhileARunHasNotReachedItsThreshold) {
+  health_tracker tracker(3, 2, 0ms, t0);
+  auto now = t0;
+  EXPECT_TRUE(tracker.settling()) << "not known yet";
+  feed(tracker, pass, 1, now);
+  EXPECT_TRUE(tracker.settling()) << "one pass of two";
+  feed(tracker, pass, 1, now);
+  EXPECT_FALSE(tracker.settling()) << "healthy";
+  feed(tracker, fail, 2, now);
+  EXPECT_TRUE(tracker.settling()) << "two failures of three";
+  feed(tracker, fail, 1, now);
+  EXPECT_FALSE(tracker.settling()) << "unhealthy";
+  feed(tracker, pass, 1, now);
+  EXPECT_TRUE(tracker.settling()) << "one pass of two after being unhealthy";
+}
+
 TEST(HealthTracker, TheStartPeriodEndsOnceTheInstanceHasTurnedHealthy) {
   // Docker's --start-period: a service that is up is judged at once when it fails.
   health_tracker tracker(2, 2, 60s, t0);

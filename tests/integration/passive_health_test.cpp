@@ -83,15 +83,31 @@ TEST(PassiveHealth, WithoutRequestsOnlyTheScheduleProbes) {
 
 TEST(FastInterval, AnInstanceThatComesUpLateIsSeenHealthyWithinAFastInterval) {
   // Down at boot, within its start period: not known yet, so it is probed every fast
-  // interval, not every 30 s.
-  test_upstream upstream("backend");
-  upstream.stop();
-  auto cfg = slow_probe_config(upstream.host_port());
+  // interval, not every 30 s. While it is down, a listener that closes every connection
+  // at once stands in its place, so that the failed probes can be counted.
+  boost::asio::io_context io;
+  boost::asio::ip::tcp::acceptor closer(io, {boost::asio::ip::make_address("127.0.0.1"), 0});
+  closer.non_blocking(true);
+  const auto port = closer.local_endpoint().port();
+  auto cfg = slow_probe_config("127.0.0.1:" + std::to_string(port));
   cfg.services["backend"].health.start_period = std::chrono::seconds(10);
   in_process_proxy proxy(cfg);
-  std::this_thread::sleep_for(300ms);  // a few probes fail while it is down
+
+  int probes = 0;
+  ASSERT_TRUE(wait_until([&] {
+    boost::asio::ip::tcp::socket probe(io);
+    boost::system::error_code ec;
+    closer.accept(probe, ec);  // closed again at once: the probe fails
+    if (!ec) ++probes;
+    return probes >= 2;
+  }, 5s)) << "a second probe did not come within 5 s: not the fast interval";
   EXPECT_NE(state_of(proxy), "healthy");
-  upstream.start();
+
+  closer.close();
+  test_upstream::options options;
+  options.name = "backend";
+  options.port = port;
+  test_upstream upstream(options);
   EXPECT_TRUE(wait_until([&] { return state_of(proxy) == "healthy"; }, 3s))
       << proxy.runtime().status_json();
   EXPECT_EQ(status_of_get(proxy.port()), 200u);
