@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "config/parse.hpp"
+#include "support/config_checks.hpp"
 
 namespace dockmaster::config {
 namespace {
@@ -29,23 +30,7 @@ service_config parse_service(const std::string& members) {
 /// A health section that satisfies "restart", for the restart tests.
 const std::string probe = R"("health": {"http": "/health"}, )";
 
-/// Checks that `text` is rejected with a config_error at `path` whose problem
-/// contains `fragment`; the message names what differed.
-::testing::AssertionResult fails_with(const std::string& text, const std::string& path,
-                                      const std::string& fragment) {
-  try {
-    parse(text);
-  } catch (const json::parse_error& e) {
-    return ::testing::AssertionFailure() << "the test's document is not JSON: " << e.what();
-  } catch (const config_error& e) {
-    if (e.path() == path && e.problem().find(fragment) != std::string::npos) {
-      return ::testing::AssertionSuccess();
-    }
-    return ::testing::AssertionFailure() << "got path \"" << e.path() << "\", problem \""
-                                         << e.problem() << "\"";
-  }
-  return ::testing::AssertionFailure() << "no config_error for " << text;
-}
+using test::fails_with;
 
 // --- health: defaults and probe forms -----------------------------------------------
 

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "config/parse.hpp"
+#include "support/config_checks.hpp"
 
 namespace dockmaster::config {
 namespace {
@@ -17,21 +18,7 @@ using ::testing::HasSubstr;
 
 config parse(const char* text) { return parse_config(json::parse(text)); }
 
-/// Checks that `text` is rejected with a config_error at `path` whose problem
-/// contains `fragment`; the message names what differed.
-::testing::AssertionResult fails_with(const char* text, const std::string& path,
-                                      const std::string& fragment) {
-  try {
-    parse(text);
-  } catch (const config_error& e) {
-    if (e.path() == path && e.problem().find(fragment) != std::string::npos) {
-      return ::testing::AssertionSuccess();
-    }
-    return ::testing::AssertionFailure() << "got path \"" << e.path() << "\", problem \""
-                                         << e.problem() << "\"";
-  }
-  return ::testing::AssertionFailure() << "no config_error for " << text;
-}
+using test::fails_with;
 
 /// A file in the test temp dir, removed when the test ends.
 class temp_file {

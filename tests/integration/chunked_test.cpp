@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "support/harness.hpp"
+#include "support/proxied_upstream.hpp"
 #include "support/http_client.hpp"
 #include "support/payload.hpp"
 #include "support/test_upstream.hpp"
@@ -13,19 +14,7 @@ namespace {
 
 using nlohmann::json;
 
-class Chunked : public ::testing::Test {
- protected:
-  void SetUp() override {
-    auto cfg = make_config();
-    add_service(cfg, "app", {upstream.host_port()});
-    add_route(cfg, "/", "app");
-    proxy = std::make_unique<in_process_proxy>(cfg);
-    // One ordinary request first, so that a raw request's failure is about itself.
-    ASSERT_EQ(http_client(proxy->port()).get("/warm-up").result_int(), 200);
-  }
-  test_upstream upstream{"app"};
-  std::unique_ptr<in_process_proxy> proxy;
-};
+using Chunked = proxied_upstream;
 
 TEST_F(Chunked, AChunkedRequestBodyArrivesIntact) {
   http_client client(proxy->port());

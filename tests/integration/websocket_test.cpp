@@ -7,6 +7,7 @@
 #include <boost/beast/websocket.hpp>
 
 #include "support/harness.hpp"
+#include "support/proxied_upstream.hpp"
 #include "support/http_client.hpp"
 #include "support/test_upstream.hpp"
 #include "support/wait.hpp"
@@ -17,19 +18,7 @@ namespace {
 namespace beast = boost::beast;
 namespace websocket = beast::websocket;
 
-class WebSocket : public ::testing::Test {
- protected:
-  void SetUp() override {
-    auto cfg = make_config();
-    add_service(cfg, "app", {upstream.host_port()});
-    add_route(cfg, "/", "app");
-    proxy = std::make_unique<in_process_proxy>(cfg);
-    // One ordinary request first, so that a failed handshake is about the upgrade.
-    ASSERT_EQ(http_client(proxy->port()).get("/warm-up").result_int(), 200);
-  }
-  test_upstream upstream{"app"};
-  std::unique_ptr<in_process_proxy> proxy;
-};
+using WebSocket = proxied_upstream;
 
 TEST_F(WebSocket, MessagesAreEchoedThroughTheProxyAndTheCloseIsClean) {
   http_client client(proxy->port());
