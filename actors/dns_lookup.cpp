@@ -10,7 +10,7 @@
 
 namespace dockmaster::actors {
 
-void dns_lookup(caf::blocking_actor* self, messages::upstream_proxy_actor reply_to,
+void dns_lookup(caf::blocking_actor* self, messages::upstream_proxy_impl reply_to,
                 std::string configured, std::string host, std::uint16_t port) {
   messages::resolution_result result;
   result.configured = std::move(configured);

@@ -11,15 +11,27 @@ using json = nlohmann::json;
 
 namespace {
 
+/// The status is published again at most this often for counts alone.
+constexpr std::chrono::seconds count_publish_interval{1};
+
 json result_json(const restart_result& r) {
-  return {{"action", r.action},        {"container", r.container}, {"command", r.command},
-          {"ran", r.ran},              {"finished", r.finished},   {"exit_code", r.exit_code},
-          {"output_tail", r.output_tail}, {"duration_ms", r.duration_ms}, {"error", r.error}};
+  return {{"action", name(r.action)},   {"outcome", name(r.outcome)},
+          {"container", r.container},   {"command", r.command},
+          {"ran", r.ran},               {"finished", r.finished},
+          {"exit_code", r.exit_code},   {"output_tail", r.output_tail},
+          {"duration_ms", r.duration_ms}, {"error", r.error}};
 }
 
 void remember(event_sink_state& state, json event) {
   state.history.push_back(event.dump());
   while (state.history.size() > state.history_limit) state.history.pop_front();
+}
+
+json event_json(event_kind kind, const instance_id& id) {
+  return {{"time", net::utc_timestamp()},
+          {"event", name(kind)},
+          {"service", id.service},
+          {"instance", id.endpoint()}};
 }
 
 /// "healthy" when every instance is, "degraded" when some are, "down" when none is,
@@ -30,7 +42,7 @@ std::string service_state(const event_sink_state& state, const std::string& serv
   for (const auto& [id, status] : state.instances) {
     if (id.service != service) continue;
     ++total;
-    healthy += status.health == "healthy";
+    healthy += status.health == health_state::healthy;
     given_up |= status.given_up;
   }
   if (given_up) return "given_up";
@@ -39,24 +51,66 @@ std::string service_state(const event_sink_state& state, const std::string& serv
   return healthy == 0 ? "down" : "degraded";
 }
 
-/// Every configured service with its instances, and the history, as JSON.
+/// The gauges, from the instances as they are now.
+void set_gauges(const event_sink_state& state, const std::string& service, service_stats& stats) {
+  stats.instances = {};
+  stats.instances_healthy = {};
+  stats.restarts_running = {};
+  for (const auto& [id, status] : state.instances) {
+    if (id.service != service) continue;
+    ++stats.instances[0];
+    stats.instances_healthy[0] += status.health == health_state::healthy;
+    stats.restarts_running[0] += status.restarting;
+  }
+}
+
+template <class Dimension, std::size_t N>
+json values_json(const std::array<std::uint64_t, N>& values, Dimension) {
+  if constexpr (std::is_same_v<Dimension, single>) {
+    return values[0];
+  } else {
+    json object = json::object();
+    for (std::size_t i = 0; i < N; ++i) object[std::string(name(static_cast<Dimension>(i)))] = values[i];
+    return object;
+  }
+}
+
+json stats_json(const service_stats& stats) {
+  json out = json::object();
+  stats.for_each([&](std::string_view stat, bool, const auto& values, auto dimension) {
+    out[std::string(stat)] = values_json(values, dimension);
+  });
+  return out;
+}
+
+/// Every configured service with its instances and stats, and the history, as JSON.
 std::string render_status(const event_sink_state& state) {
   json services = json::object();
-  for (const auto& [name, config] : state.services) {
+  for (const auto& [service_name, config] : state.services) {
+    bool checked = config.health.kind != config::probe_kind::none;
     json instances = json::array();
     for (const auto& [id, status] : state.instances) {
-      if (id.service != name) continue;
-      json item{{"instance", id.endpoint()},  {"configured", id.configured},
-                {"health", status.health},     {"since", status.since},
-                {"reason", status.reason},     {"restarts", status.restarts},
-                {"restarting", status.restarting}, {"given_up", status.given_up}};
+      if (id.service != service_name) continue;
+      json item{{"instance", id.endpoint()},
+                {"configured", id.configured},
+                {"health", checked ? std::string(name(status.health)) : std::string("not_checked")},
+                {"since", status.since},
+                {"reason", status.reason},
+                {"restarts", status.restarts},
+                {"restarting", status.restarting},
+                {"given_up", status.given_up}};
+      if (checked) item["probes"] = values_json(status.probes, probe_verdict{});
+      if (!status.last_probe.empty()) item["last_probe"] = json::parse(status.last_probe);
       if (!status.last_restart.empty()) item["last_restart"] = json::parse(status.last_restart);
       instances.push_back(std::move(item));
     }
-    services[name] = {{"state", config.health.kind == config::probe_kind::none
-                                    ? std::string("not_checked")
-                                    : service_state(state, name)},
-                      {"instances", std::move(instances)}};
+    service_stats stats;
+    if (auto found = state.stats.find(service_name); found != state.stats.end()) stats = found->second;
+    set_gauges(state, service_name, stats);
+    services[service_name] = {{"state", checked ? service_state(state, service_name)
+                                                : std::string("not_checked")},
+                              {"instances", std::move(instances)},
+                              {"stats", stats_json(stats)}};
   }
   json history = json::array();
   for (const auto& line : state.history) history.push_back(json::parse(line));
@@ -65,61 +119,143 @@ std::string render_status(const event_sink_state& state) {
 
 }  // namespace
 
-event_sink_actor::behavior_type event_sink(event_sink_actor::stateful_pointer<event_sink_state> self,
-                                           std::map<std::string, config::service_config> services,
-                                           http_acceptor_actor acceptor) {
+event_sink_impl::behavior_type event_sink(event_sink_impl::stateful_pointer<event_sink_state> self,
+                                          std::map<std::string, config::service_config> services,
+                                          http_acceptor_actor acceptor) {
   self->state.services = std::move(services);
   self->state.acceptor = std::move(acceptor);
+  // So that the I/O threads' traffic counts come here.
+  if (self->state.acceptor)
+    self->send(self->state.acceptor, register_atom::value, event_sink_actor{self});
   auto publish = [self] {
-    if (self->state.acceptor) self->send(self->state.acceptor, status_snapshot{render_status(self->state)});
+    self->state.publish_due = false;
+    if (self->state.acceptor)
+      self->send(self->state.acceptor, status_snapshot{render_status(self->state)});
+  };
+  // Counts alone are published with the next event, or within a second.
+  auto publish_soon = [self] {
+    if (self->state.publish_due) return;
+    self->state.publish_due = true;
+    self->delayed_send(self, count_publish_interval, publish_atom::value);
   };
   publish();
   return {
+      [self, publish](instance_added& added) {
+        auto& state = self->state;
+        if (!state.services.count(added.instance.service)) return;
+        auto& status = state.instances[added.instance];
+        status = event_sink_state::instance_status{};
+        status.id = added.instance;
+        status.since = net::utc_timestamp();
+        net::log_event(spdlog::level::info, name(event_kind::instance_added),
+                       {net::field("service", added.instance.service),
+                        net::field("instance", added.instance.endpoint()),
+                        net::field("configured", added.instance.configured)});
+        auto record = event_json(event_kind::instance_added, added.instance);
+        record["configured"] = added.instance.configured;
+        remember(state, std::move(record));
+        publish();
+      },
+      [self, publish](instance_removed& removed) {
+        auto& state = self->state;
+        if (!state.instances.erase(removed.instance)) return;
+        net::log_event(spdlog::level::info, name(event_kind::instance_removed),
+                       {net::field("service", removed.instance.service),
+                        net::field("instance", removed.instance.endpoint())});
+        remember(state, event_json(event_kind::instance_removed, removed.instance));
+        publish();
+      },
       [self, publish](health_changed& change) {
         auto& state = self->state;
-        auto now = net::utc_timestamp();
-        auto& status = state.instances[change.instance];
-        status.id = change.instance;
-        status.health = change.to;
-        status.since = now;
-        status.reason = change.reason;
-        auto level = change.to == "unhealthy" ? spdlog::level::warn : spdlog::level::info;
-        net::log_event(level, "health_changed",
+        auto level = change.to == health_state::unhealthy ? spdlog::level::warn : spdlog::level::info;
+        net::log_event(level, name(event_kind::health_changed),
                        {net::field("service", change.instance.service),
                         net::field("instance", change.instance.endpoint()),
                         net::field("configured", change.instance.configured),
-                        net::field("from", change.from), net::field("to", change.to),
+                        net::field("from", std::string(name(change.from))),
+                        net::field("to", std::string(name(change.to))),
                         net::field("reason", change.reason),
+                        net::field("verdict", std::string(name(change.verdict))),
                         net::number_field("consecutive", change.consecutive)});
-        remember(state, {{"time", now},
-                         {"event", "health_changed"},
-                         {"service", change.instance.service},
-                         {"instance", change.instance.endpoint()},
-                         {"from", change.from},
-                         {"to", change.to},
-                         {"reason", change.reason}});
+        auto record = event_json(event_kind::health_changed, change.instance);
+        record["from"] = name(change.from);
+        record["to"] = name(change.to);
+        record["reason"] = change.reason;
+        auto found = state.instances.find(change.instance);
+        if (found != state.instances.end()) {
+          auto& status = found->second;
+          status.health = change.to;
+          status.since = record["time"];
+          status.reason = change.reason;
+        }
+        remember(state, std::move(record));
         publish();
+      },
+      [self, publish_soon](probe_result& result) {
+        auto& state = self->state;
+        auto found = state.instances.find(result.instance);
+        if (found == state.instances.end()) return;
+        auto verdict = static_cast<std::size_t>(result.verdict);
+        if (verdict >= found->second.probes.size()) return;
+        ++found->second.probes[verdict];
+        ++state.stats[result.instance.service].probes[verdict];
+        found->second.last_probe = json{{"time", net::utc_timestamp()},
+                                        {"verdict", name(result.verdict)},
+                                        {"detail", result.detail},
+                                        {"duration_us", result.duration_us}}
+                                       .dump();
+        publish_soon();
+      },
+      [self, publish_soon](traffic_report& report) {
+        auto& state = self->state;
+        for (const auto& delta : report.services) {
+          if (!state.services.count(delta.service)) continue;
+          auto& stats = state.stats[delta.service];
+          for (std::size_t i = 0; i < delta.requests.size(); ++i) stats.requests[i] += delta.requests[i];
+          stats.upstream_connect_failures[0] += delta.upstream_connect_failures;
+          stats.upstream_retries[0] += delta.upstream_retries;
+        }
+        publish_soon();
+      },
+      [self, publish](publish_atom) {
+        if (self->state.publish_due) publish();
       },
       [self, publish](supervisor_event& event) {
         auto& state = self->state;
-        auto& status = state.instances[event.instance];
-        status.id = event.instance;
-        json record{{"time", net::utc_timestamp()},
-                    {"event", event.kind},
-                    {"service", event.instance.service},
-                    {"instance", event.instance.endpoint()},
-                    {"message", event.message}};
-        if (event.kind == "restart_started") {
-          status.restarting = true;
-          ++status.restarts;
-        } else if (event.kind == "restart_done" || event.kind == "restart_failed") {
-          status.restarting = false;
-          record["result"] = result_json(event.result);
-          status.last_restart = record["result"].dump();
-        } else if (event.kind == "given_up") {
-          status.given_up = true;
-        } else if (event.kind == "recovered") {
-          status.given_up = false;
+        auto record = event_json(event.kind, event.instance);
+        record["message"] = event.message;
+        auto found = state.instances.find(event.instance);
+        auto* status = found != state.instances.end() ? &found->second : nullptr;
+        switch (event.kind) {
+          case event_kind::restart_started:
+            if (status) {
+              status->restarting = true;
+              ++status->restarts;
+            }
+            break;
+          case event_kind::restart_done:
+          case event_kind::restart_failed:
+          case event_kind::restart_skipped: {
+            record["result"] = result_json(event.result);
+            auto outcome = static_cast<std::size_t>(event.result.outcome);
+            if (outcome < value_count<restart_outcome>())
+              ++state.stats[event.instance.service].restarts[outcome];
+            if (status) {
+              status->restarting = false;
+              // A skipped restart ran nothing: it is not counted as one.
+              if (event.kind == event_kind::restart_skipped && status->restarts > 0) --status->restarts;
+              status->last_restart = record["result"].dump();
+            }
+            break;
+          }
+          case event_kind::restart_given_up:
+            if (status) status->given_up = true;
+            break;
+          case event_kind::recovered:
+            if (status) status->given_up = false;
+            break;
+          default:
+            break;
         }
         remember(state, std::move(record));
         publish();

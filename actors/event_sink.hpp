@@ -1,5 +1,6 @@
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <deque>
 #include <map>
@@ -16,31 +17,42 @@ namespace dockmaster::actors {
 struct event_sink_state {
   struct instance_status {
     messages::instance_id id;
-    std::string health = "unknown";  // unknown, healthy, unhealthy
-    std::string since;               // time of the last health change
+    messages::health_state health = messages::health_state::unknown;
+    std::string since;  // time of the last health change (or of its addition)
     std::string reason;
     std::uint64_t restarts = 0;
     bool restarting = false;
     bool given_up = false;
-    std::string last_restart;        // JSON object of the last restart_result, or empty
+    std::string last_restart;  // JSON object of the last restart_result, or empty
+    std::array<std::uint64_t, messages::value_count<messages::probe_verdict>()> probes{};
+    std::string last_probe;  // JSON object of the latest probe, or empty
   };
 
   std::map<std::string, config::service_config> services;
   messages::http_acceptor_actor acceptor;  // gets each new status for the status path
+  /// The instances that are in their service's set now; a removed one leaves this
+  /// map (its events stay in the history).
   std::map<messages::instance_id, instance_status> instances;
+  /// The counters of each service, kept across instance changes.
+  std::map<std::string, messages::service_stats> stats;
   /// The latest events, oldest first, as JSON lines.
   std::deque<std::string> history;
   std::size_t history_limit = 500;
+  /// Counts arrived that the published status does not show yet (published at most
+  /// once a second, so that a thousand probes a second do not render a thousand times).
+  bool publish_due = false;
 
   static inline const char* name = "event_sink";
 };
 
-/// Where every actor reports what happened: each health change and supervisor event
-/// becomes a structured log line, updates the current state of its instance and joins
-/// a bounded history. `status` answers with all of it as JSON, and every change is
-/// sent to the acceptor, whose I/O threads serve it on the status path.
-messages::event_sink_actor::behavior_type event_sink(
-    messages::event_sink_actor::stateful_pointer<event_sink_state> self,
+/// Where every actor reports what happened: each instance that comes or goes, each
+/// health change and supervisor event becomes a structured log line, updates the
+/// current state of its instance and joins a bounded history; probes and the I/O
+/// threads' traffic counts feed the stats of DOCKMASTER_SERVICE_STATS. `status`
+/// answers with all of it as JSON, and every change is sent to the acceptor, whose I/O
+/// threads serve it on the status path.
+messages::event_sink_impl::behavior_type event_sink(
+    messages::event_sink_impl::stateful_pointer<event_sink_state> self,
     std::map<std::string, config::service_config> services,
     messages::http_acceptor_actor acceptor);
 

@@ -18,18 +18,6 @@ void increment(unsigned& count) {
 
 }  // namespace
 
-const char* to_string(health_state state) {
-  switch (state) {
-    case health_state::unknown:
-      return "unknown";
-    case health_state::healthy:
-      return "healthy";
-    case health_state::unhealthy:
-      return "unhealthy";
-  }
-  return "unknown";
-}
-
 health_tracker::health_tracker(unsigned unhealthy_after, unsigned healthy_after,
                                std::chrono::milliseconds start_period, clock::time_point start)
     : unhealthy_after_(at_least_one(unhealthy_after)),

@@ -6,11 +6,11 @@
 #include <chrono>
 #include <string>
 
+#include "messages/vocabulary.hpp"
+
 namespace dockmaster::actors {
 
-enum class health_state { unknown, healthy, unhealthy };
-
-const char* to_string(health_state state);
+using messages::health_state;
 
 class health_tracker {
  public:

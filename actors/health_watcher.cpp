@@ -8,10 +8,11 @@
 namespace dockmaster::actors {
 
 using namespace messages;
+using std::chrono::milliseconds;
 
-health_watcher_actor::behavior_type health_watcher(
-    health_watcher_actor::stateful_pointer<health_watcher_state> self,
-    config::service_config service, std::shared_ptr<net::health_prober> prober,
+health_watcher_impl::behavior_type health_watcher(
+    health_watcher_impl::stateful_pointer<health_watcher_state> self,
+    config::service_config service, std::shared_ptr<net::probe_runner> prober,
     upstream_proxy_actor proxy, restart_supervisor_actor supervisor, event_sink_actor sink) {
   auto& state = self->state;
   state.service = std::move(service);
@@ -28,74 +29,70 @@ health_watcher_actor::behavior_type health_watcher(
     if (found == state.instances.end() || found->second.probe_pending) return;
     auto& instance = found->second;
     instance.probe_pending = true;
-    instance.last_probe = health_tracker::clock::now();
+    instance.last_probe = self->clock().now();
     net::probe_target target{instance.id.address, instance.id.port,
                              state.service.health.http.host.empty() ? instance.id.configured
                                                                      : state.service.health.http.host};
-    health_watcher_actor me{self};
+    health_watcher_impl me{self};
     auto id = instance.id;
     state.prober->probe(target, state.service.health, [me, id](net::probe_outcome outcome) {
-      caf::anon_send(me, probe_result{id, outcome.passed, outcome.detail,
+      caf::anon_send(me, probe_result{id, outcome.verdict, outcome.detail,
                                       static_cast<std::uint64_t>(outcome.duration.count())});
     });
   };
 
+  auto tell_everyone = [self](const health_changed& event) {
+    auto& state = self->state;
+    self->send(state.proxy, event);
+    if (state.supervisor) self->send(state.supervisor, event);
+    if (state.sink) self->send(state.sink, event);
+  };
+
   return {
-      [self, start_probe](instance_set& set) {
+      [self, start_probe](instance_added& added) {
         auto& state = self->state;
-        std::map<std::string, health_watcher_state::watched> next;
-        auto now = health_tracker::clock::now();
-        for (const auto& i : set.instances) {
-          instance_id id{state.service.name, i.configured, i.address, i.port};
-          auto key = id.endpoint();
-          auto known = state.instances.find(key);
-          if (known != state.instances.end()) {
-            next.emplace(key, std::move(known->second));
-          } else {
-            const auto& h = state.service.health;
-            next.emplace(key, health_watcher_state::watched{
-                                  id, health_tracker(h.unhealthy_after, h.healthy_after,
-                                                     h.start_period, now),
-                                  false, 0});
-          }
-        }
-        std::vector<std::string> added;
-        for (const auto& [key, w] : next)
-          if (!state.instances.count(key)) added.push_back(key);
-        state.instances = std::move(next);
+        auto key = added.instance.endpoint();
+        if (state.instances.count(key)) return;
+        const auto& h = state.service.health;
+        state.instances.emplace(
+            key, health_watcher_state::watched{
+                     added.instance,
+                     health_tracker(h.unhealthy_after, h.healthy_after, h.start_period, self->clock().now()),
+                     false, ++state.next_schedule});
         // A new instance is probed at once: it takes no traffic before it passes.
-        for (const auto& key : added) start_probe(key);
+        start_probe(key);
+      },
+      [self](instance_removed& removed) {
+        // Its pending timer finds no instance and does nothing; a probe in flight
+        // reports to nobody.
+        self->state.instances.erase(removed.instance.endpoint());
       },
       [self, start_probe](probe_atom, instance_id& id, std::uint64_t schedule) {
         auto found = self->state.instances.find(id.endpoint());
         if (found != self->state.instances.end() && found->second.schedule == schedule)
           start_probe(id.endpoint());
       },
-      [self](probe_result& result) {
+      [self, tell_everyone](probe_result& result) {
         auto& state = self->state;
         auto found = state.instances.find(result.instance.endpoint());
         if (found == state.instances.end()) return;  // removed meanwhile
         auto& instance = found->second;
         instance.probe_pending = false;
-        auto now = health_tracker::clock::now();
-        auto change = instance.tracker.record(result.passed, now);
+        if (state.sink) self->send(state.sink, result);
+        auto change = instance.tracker.record(result.passed(), self->clock().now());
         // Guarded: the arguments would be built for every probe even when not logged.
         if (net::event_log().should_log(spdlog::level::debug))
           net::event_log().debug("probe {} {}: {} ({})", state.service.name,
-                                 result.instance.endpoint(), result.passed ? "pass" : "fail",
-                                 result.detail);
-        if (change.changed) {
-          health_changed event{instance.id, to_string(change.from), to_string(change.to),
-                               result.detail,
-                               change.to == health_state::healthy
-                                   ? instance.tracker.consecutive_passes()
-                                   : instance.tracker.consecutive_failures()};
-          self->send(state.proxy, event);
-          if (state.supervisor) self->send(state.supervisor, event);
-          if (state.sink) self->send(state.sink, event);
-        }
+                                 result.instance.endpoint(), name(result.verdict), result.detail);
+        if (change.changed)
+          tell_everyone(health_changed{instance.id, change.from, change.to, result.detail,
+                                       result.verdict,
+                                       change.to == health_state::healthy
+                                           ? instance.tracker.consecutive_passes()
+                                           : instance.tracker.consecutive_failures()});
+        instance.schedule = ++state.next_schedule;
         self->delayed_send(self, state.service.health.next_interval(instance.tracker.settling()),
-                           probe_atom::value, instance.id, ++instance.schedule);
+                           probe_atom::value, instance.id, instance.schedule);
       },
       [self, start_probe](upstream_failure& failure) {
         auto& state = self->state;
@@ -107,41 +104,36 @@ health_watcher_actor::behavior_type health_watcher(
         if (instance.probe_pending || instance.tracker.state() == health_state::unhealthy) return;
         // The next probe comes now, or a fast interval after the previous one if that
         // is later; the pending timer is void, and this probe's result sets the next.
-        auto now = health_tracker::clock::now();
+        auto now = self->clock().now();
         auto earliest = instance.last_probe + state.service.health.next_interval(true);
         net::event_log().info("service {}: a request could not reach {} ({}), probing it now",
                               state.service.name, key, failure.reason);
-        ++instance.schedule;
-        if (earliest <= now) {
+        instance.schedule = ++state.next_schedule;
+        if (earliest <= now)
           start_probe(key);
-        } else {
-          self->delayed_send(self, std::chrono::duration_cast<std::chrono::milliseconds>(earliest - now),
+        else
+          self->delayed_send(self, std::chrono::duration_cast<milliseconds>(earliest - now),
                              probe_atom::value, instance.id, instance.schedule);
-        }
       },
-      [self, start_probe](instance_restarted& restarted) {
+      [self, start_probe, tell_everyone](judge_afresh& request) {
         auto& state = self->state;
-        auto key = restarted.instance.endpoint();
+        auto key = request.instance.endpoint();
         auto found = state.instances.find(key);
         if (found == state.instances.end()) return;
         auto& instance = found->second;
-        // After a restart the instance is judged afresh: unknown, in its start period,
-        // until probes show it healthy or, past the start period, unhealthy again (only
-        // that new evidence brings the supervisor back: slow starters are not looped).
+        // Judged afresh: unknown, in its start period, until probes show it healthy or,
+        // past the start period, unhealthy again (only that new evidence brings the
+        // supervisor back: slow starters are not looped).
         auto before = instance.tracker.state();
         const auto& h = state.service.health;
-        instance.tracker = health_tracker(h.unhealthy_after, h.healthy_after, h.start_period,
-                                          health_tracker::clock::now());
-        if (before != health_state::unknown) {
-          health_changed event{instance.id, to_string(before), to_string(health_state::unknown),
-                               "restarted", 0};
-          self->send(state.proxy, event);
-          if (state.supervisor) self->send(state.supervisor, event);
-          if (state.sink) self->send(state.sink, event);
-        }
+        instance.tracker =
+            health_tracker(h.unhealthy_after, h.healthy_after, h.start_period, self->clock().now());
+        if (before != health_state::unknown)
+          tell_everyone(health_changed{instance.id, before, health_state::unknown, request.reason,
+                                       probe_verdict::passed, 0});
         // Probe at once: a quick restart is seen healthy without waiting an interval.
         // The pending timer is void now; the result of this probe sets the next one.
-        ++instance.schedule;
+        instance.schedule = ++state.next_schedule;
         start_probe(key);
       },
   };

@@ -11,14 +11,14 @@
 #include "messages/actor_types.hpp"
 
 namespace dockmaster::net {
-class health_prober;
+class probe_runner;
 }
 
 namespace dockmaster::actors {
 
 struct health_watcher_state {
   config::service_config service;
-  std::shared_ptr<net::health_prober> prober;
+  std::shared_ptr<net::probe_runner> prober;
   messages::upstream_proxy_actor proxy;
   messages::restart_supervisor_actor supervisor;
   messages::event_sink_actor sink;
@@ -36,6 +36,9 @@ struct health_watcher_state {
   };
   /// Instances by endpoint ("address:port").
   std::map<std::string, watched> instances;
+  /// Schedule numbers are unique across instances, so that the timer of a removed
+  /// instance never passes for the schedule of the same address added again.
+  std::uint64_t next_schedule = 0;
 
   static inline const char* name = "health_watcher";
 };
@@ -45,10 +48,11 @@ struct health_watcher_state {
 /// while an instance is between states), through the prober's I/O thread, and turns
 /// the results into health changes for the service's proxy, the restart supervisor
 /// and the event sink. A hanging probe delays no other instance. When proxied
-/// requests fail to reach an instance (upstream_failure), it is probed at once.
-messages::health_watcher_actor::behavior_type health_watcher(
-    messages::health_watcher_actor::stateful_pointer<health_watcher_state> self,
-    config::service_config service, std::shared_ptr<net::health_prober> prober,
+/// requests fail to reach an instance (upstream_failure), it is probed at once. Its
+/// time is the actor clock's, so that it runs under CAF's test coordinator.
+messages::health_watcher_impl::behavior_type health_watcher(
+    messages::health_watcher_impl::stateful_pointer<health_watcher_state> self,
+    config::service_config service, std::shared_ptr<net::probe_runner> prober,
     messages::upstream_proxy_actor proxy, messages::restart_supervisor_actor supervisor,
     messages::event_sink_actor sink);
 

@@ -47,8 +47,8 @@ void finish_drain(http_acceptor_state& state, std::uint64_t busy_threads) {
 
 }  // namespace
 
-http_acceptor_actor::behavior_type http_acceptor(
-    http_acceptor_actor::stateful_pointer<http_acceptor_state> self, config::config cfg) {
+http_acceptor_impl::behavior_type http_acceptor(
+    http_acceptor_impl::stateful_pointer<http_acceptor_state> self, config::config cfg) {
   auto& state = self->state;
   state.drain_timeout = cfg.timeouts.drain;
   auto settings = std::make_shared<net::proxy_settings>(cfg);
@@ -58,8 +58,12 @@ http_acceptor_actor::behavior_type http_acceptor(
   settings->on_upstream_failure = [me](const std::string& service, const tcp::endpoint& endpoint,
                                        const char* reason) {
     if (auto strong = me.lock())
-      caf::anon_send(caf::actor_cast<http_acceptor_actor>(strong),
+      caf::anon_send(caf::actor_cast<http_acceptor_impl>(strong),
                      upstream_failure{service, endpoint.address().to_string(), endpoint.port(), reason});
+  };
+  settings->on_traffic = [me](traffic_report report) {
+    if (auto strong = me.lock())
+      caf::anon_send(caf::actor_cast<http_acceptor_impl>(strong), std::move(report));
   };
   for (std::size_t i = 0; i < cfg.actor_system.io_threads; ++i)
     state.workers.push_back(std::make_shared<net::proxy_worker>(settings));
@@ -90,6 +94,10 @@ http_acceptor_actor::behavior_type http_acceptor(
       [self](register_atom, const std::string& service, upstream_proxy_actor& proxy) {
         self->state.proxies[service] = std::move(proxy);
       },
+      [self](register_atom, event_sink_actor& sink) { self->state.sink = std::move(sink); },
+      [self](traffic_report& report) {
+        if (self->state.sink) self->send(self->state.sink, std::move(report));
+      },
       [self](upstream_failure& failure) {
         auto found = self->state.proxies.find(failure.service);
         if (found != self->state.proxies.end()) self->send(found->second, std::move(failure));
@@ -115,7 +123,7 @@ http_acceptor_actor::behavior_type http_acceptor(
           state.draining = true;
           net::event_log().info("draining: no new connections, waiting up to {} ms for requests in flight",
                                 state.drain_timeout.count());
-          http_acceptor_actor me{self};
+          http_acceptor_impl me{self};
           for (std::size_t i = 0; i < state.workers.size(); ++i)
             state.workers[i]->drain([me, i] { caf::anon_send(me, drained_atom::value, std::uint64_t{i}); });
           self->delayed_send(self, state.drain_timeout, timeout_atom::value);
@@ -131,7 +139,7 @@ http_acceptor_actor::behavior_type http_acceptor(
         }
         auto id = state.next_sync++;
         state.syncs.emplace(id, std::make_pair(state.workers.size(), promise));
-        http_acceptor_actor me{self};
+        http_acceptor_impl me{self};
         // Each thread runs its posts in order: this one runs after every update so far.
         for (auto& worker : state.workers)
           worker->post([me, id] { caf::anon_send(me, synced_atom::value, id); });

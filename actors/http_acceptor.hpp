@@ -39,6 +39,8 @@ struct http_acceptor_state {
   /// Each probed service's upstream_proxy, where the I/O threads' reports of failed
   /// requests go (passive health).
   std::map<std::string, messages::upstream_proxy_actor> proxies;
+  /// Where the I/O threads' traffic counts go (null until the sink registers).
+  messages::event_sink_actor sink;
 
   static inline const char* name = "http_acceptor";
 };
@@ -47,8 +49,8 @@ struct http_acceptor_state {
 /// Each I/O thread listens on every address itself and serves a request start to
 /// end, so no actor sits on a request's path; this actor hands each thread the
 /// instance sets that the upstream_proxy actors publish, and coordinates the drain.
-messages::http_acceptor_actor::behavior_type http_acceptor(
-    messages::http_acceptor_actor::stateful_pointer<http_acceptor_state> self,
+messages::http_acceptor_impl::behavior_type http_acceptor(
+    messages::http_acceptor_impl::stateful_pointer<http_acceptor_state> self,
     config::config cfg);
 
 }  // namespace dockmaster::actors

@@ -57,7 +57,7 @@ restart_result run_command(const restart_request& request, std::size_t output_li
 
   std::vector<std::string> env_storage;
   for (char** e = environ; *e != nullptr; ++e) env_storage.emplace_back(*e);
-  for (const auto& e : request.env) env_storage.push_back(e);
+  for (const auto& e : instance_environment(request, request.served_by)) env_storage.push_back(e);
   std::vector<char*> env;
   for (auto& e : env_storage) env.push_back(e.data());
   env.push_back(nullptr);
@@ -78,6 +78,7 @@ restart_result run_command(const restart_request& request, std::size_t output_li
     return result;
   }
   result.ran = true;
+  result.outcome = restart_outcome::failed;  // until it has exited 0
   // Read until the pipe closes or the time is up; keep the tail of the output.
   bool timed_out = false;
   char chunk[4096];
@@ -104,9 +105,11 @@ restart_result run_command(const restart_request& request, std::size_t output_li
   }
   result.finished = !timed_out;
   if (timed_out) {
+    result.outcome = restart_outcome::timed_out;
     result.error = "timed out after " + std::to_string(request.timeout_ms) + " ms";
   } else if (WIFEXITED(status)) {
     result.exit_code = WEXITSTATUS(status);
+    if (result.exit_code == 0) result.outcome = restart_outcome::ok;
     if (result.exit_code != 0) result.error = "exited with " + std::to_string(result.exit_code);
   } else if (WIFSIGNALED(status)) {
     result.exit_code = 128 + WTERMSIG(status);
@@ -119,11 +122,14 @@ restart_result run_command(const restart_request& request, std::size_t output_li
 
 }  // namespace
 
-restart_executor_actor::behavior_type local_executor(executor_pointer self,
-                                                     std::size_t output_limit) {
-  return run_jobs(self, [output_limit](const restart_request& request) {
-    return run_command(request, output_limit);
-  });
+restart_executor_impl::behavior_type local_executor(executor_pointer self,
+                                                    std::size_t output_limit) {
+  return run_jobs(
+      self,
+      [output_limit](const restart_request& request) { return run_command(request, output_limit); },
+      [](const identify_request& request) {
+        return container_identity{request.instance, "", "", "the local executor runs no containers"};
+      });
 }
 
 }  // namespace dockmaster::actors

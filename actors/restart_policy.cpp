@@ -60,6 +60,15 @@ void restart_policy::finished(bool succeeded, clock::time_point now) {
   failed_in_a_row_ = succeeded ? 0 : failed_in_a_row_ + 1;
 }
 
+void restart_policy::skipped(clock::time_point now) {
+  if (!in_progress_) return;
+  in_progress_ = false;
+  // Nothing ran: it does not count against the cap nor grow the backoff, but the next
+  // attempt still waits a backoff, so that a skip cannot repeat in a tight loop.
+  if (!started_.empty()) started_.pop_back();
+  next_allowed_ = now + backoff_;
+}
+
 void restart_policy::recovered() {
   backoff_ = initial_backoff(config_);
   failed_in_a_row_ = 0;

@@ -42,6 +42,12 @@ class restart_policy {
   /// configured. Ignored when no restart is in progress.
   void finished(bool succeeded, clock::time_point now);
 
+  /// The running restart was not run after all, on purpose (the container found was
+  /// not the one that failed): it leaves no trace in the window or the failure streak,
+  /// and the next one may start after the current backoff (not grown). Ignored when no
+  /// restart is in progress.
+  void skipped(clock::time_point now);
+
   /// The instance is healthy again: the failure streak and the backoff start over, and
   /// a given-up instance is watched again. Kept: the window's history (so a flapping
   /// instance still hits the cap), next_allowed() (so it still waits out the delay set

@@ -7,18 +7,29 @@
 namespace dockmaster::actors {
 
 using namespace messages;
-using clock = restart_policy::clock;
+using std::chrono::milliseconds;
 
 namespace {
 
-restart_request make_request(const config::service_config& service, const instance_id& id,
+/// How much longer than the action's own timeout the supervisor waits for the
+/// executor's answer (the engine calls around an exec have deadlines of their own).
+constexpr milliseconds executor_grace{15000};
+
+std::int64_t unix_ms_now() {
+  return std::chrono::duration_cast<milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+restart_request make_request(const config::service_config& service,
+                             const restart_supervisor_state::instance_record& record,
                              bool restart_container) {
   const auto& r = service.restart;
   restart_request request;
-  request.instance = id;
-  request.action = r.executor == config::restart_executor::local ? "local"
-                   : restart_container                          ? "restart_container"
-                                                                : "exec";
+  request.instance = record.id;
+  request.action = r.executor == config::restart_executor::local ? restart_action::local
+                   : restart_container                          ? restart_action::restart_container
+                                                                : restart_action::exec;
   request.command = r.command;
   request.user = r.user;
   request.env = r.env;
@@ -29,13 +40,26 @@ restart_request make_request(const config::service_config& service, const instan
   // For a container restart, the time the engine gives the container to stop.
   request.timeout_ms = static_cast<std::uint64_t>(
       (restart_container ? r.escalate_stop_timeout : r.timeout).count());
+  request.served_by = record.served_by;
+  request.failed_at_unix_ms = record.failed_at_unix_ms;
   return request;
+}
+
+event_kind event_of(restart_outcome outcome) {
+  switch (outcome) {
+    case restart_outcome::ok:
+      return event_kind::restart_done;
+    case restart_outcome::skipped:
+      return event_kind::restart_skipped;
+    default:
+      return event_kind::restart_failed;
+  }
 }
 
 }  // namespace
 
-restart_supervisor_actor::behavior_type restart_supervisor(
-    restart_supervisor_actor::stateful_pointer<restart_supervisor_state> self,
+restart_supervisor_impl::behavior_type restart_supervisor(
+    restart_supervisor_impl::stateful_pointer<restart_supervisor_state> self,
     std::map<std::string, config::service_config> services, restart_executor_actor docker,
     restart_executor_actor local, event_sink_actor sink) {
   auto& state = self->state;
@@ -44,28 +68,79 @@ restart_supervisor_actor::behavior_type restart_supervisor(
   state.local = std::move(local);
   state.sink = std::move(sink);
 
-  auto report = [self](const instance_id& id, std::string kind, std::string message,
+  auto report = [self](const instance_id& id, event_kind kind, std::string message,
                        restart_result result = {}) {
     if (self->state.sink)
-      self->send(self->state.sink, supervisor_event{id, std::move(kind), std::move(message),
-                                                    std::move(result)});
+      self->send(self->state.sink, supervisor_event{id, kind, std::move(message), std::move(result)});
+  };
+
+  // The record of `id` if it is still generation `generation`.
+  auto current = [self](const instance_id& id, std::uint64_t generation)
+      -> restart_supervisor_state::instance_record* {
+    auto found = self->state.instances.find(id);
+    if (found == self->state.instances.end() || found->second.generation != generation)
+      return nullptr;
+    return &found->second;
+  };
+
+  auto restart_ended = [self, report, current](const instance_id& id, std::uint64_t generation,
+                                               restart_result& result) {
+    auto& state = self->state;
+    auto* record = current(id, generation);
+    const auto kind = event_of(result.outcome);
+    auto level = kind == event_kind::restart_done ? spdlog::level::info
+                 : kind == event_kind::restart_skipped ? spdlog::level::warn
+                                                       : spdlog::level::err;
+    net::log_event(level, name(kind),
+                   {net::field("service", id.service), net::field("instance", id.endpoint()),
+                    net::field("container", result.container),
+                    net::field("action", std::string(name(result.action))),
+                    net::field("command", result.command),
+                    net::number_field("exit_code", result.exit_code),
+                    net::field("outcome", std::string(name(result.outcome))),
+                    net::number_field("duration_ms", static_cast<long long>(result.duration_ms)),
+                    net::field("output", result.output_tail), net::field("error", result.error),
+                    net::field("instance_present", record ? "yes" : "no (removed meanwhile)")});
+    report(id, kind,
+           kind == event_kind::restart_done ? "restart succeeded"
+           : record                         ? result.error
+                                            : result.error + " (the instance was removed meanwhile)",
+           result);
+    if (!record) return;  // removed while it ran: nothing more to do for it
+    auto now = self->clock().now();
+    auto watcher = state.watchers.find(id.service);
+    if (result.outcome == restart_outcome::skipped) {
+      // Not the container that failed: nothing ran. The instance is judged afresh, and
+      // only new evidence against it brings the supervisor back.
+      record->policy->skipped(now);
+      if (watcher != state.watchers.end())
+        self->send(watcher->second, judge_afresh{id, "restart skipped: " + result.error});
+      return;
+    }
+    record->policy->finished(result.outcome == restart_outcome::ok, now);
+    if (result.ran && watcher != state.watchers.end()) {
+      // The watcher judges the instance afresh; only if it turns unhealthy again does
+      // the policy come back into play.
+      self->send(watcher->second, judge_afresh{id, "restarted"});
+    } else if (record->unhealthy) {
+      state.consider(id);  // nothing ran: try again after the backoff
+    }
   };
 
   // Applies the policy to an unhealthy instance; runs, defers or gives up. Kept in the
   // state (not captured by itself) so that it can call itself without a cycle.
-  state.consider = [self, report](const instance_id& id) {
+  state.consider = [self, report, restart_ended](const instance_id& id) {
     auto& state = self->state;
+    auto found = state.instances.find(id);
+    if (found == state.instances.end()) return;
+    auto& record = found->second;
     auto service = state.services.find(id.service);
     if (service == state.services.end() ||
-        service->second.restart.executor == config::restart_executor::none)
+        service->second.restart.executor == config::restart_executor::none || !record.policy ||
+        !record.unhealthy)
       return;
-    auto& record = state.instances[id];
-    if (!record.policy) {
-      record.id = id;
-      record.policy = std::make_unique<restart_policy>(service->second.restart);
-    }
-    if (!record.unhealthy) return;
-    auto now = clock::now();
+    const auto& restart = service->second.restart;
+    auto now = self->clock().now();
     auto verdict = record.policy->on_unhealthy(now);
     switch (verdict) {
       case restart_policy::verdict::busy:
@@ -74,27 +149,26 @@ restart_supervisor_actor::behavior_type restart_supervisor(
         if (record.given_up_reported) return;
         record.given_up_reported = true;  // said once; silent until it recovers
         auto message = "gave up restarting " + id.endpoint() + " of service " + id.service +
-                       " after " + std::to_string(service->second.restart.max_restarts) +
-                       " restarts within " +
-                       std::to_string(service->second.restart.window.count() / 1000) +
+                       " after " + std::to_string(restart.max_restarts) + " restarts within " +
+                       std::to_string(restart.window.count() / 1000) +
                        " s; it stays out of rotation until it recovers by itself";
-        net::log_event(spdlog::level::err, "restart_given_up",
+        net::log_event(spdlog::level::err, name(event_kind::restart_given_up),
                        {net::field("service", id.service), net::field("instance", id.endpoint()),
-                        net::number_field("max_restarts", service->second.restart.max_restarts),
+                        net::number_field("max_restarts", restart.max_restarts),
                         net::field("message", message)});
-        report(id, "given_up", message);
+        report(id, event_kind::restart_given_up, message);
         return;
       }
       case restart_policy::verdict::wait: {
-        if (record.retry_scheduled) return;
-        record.retry_scheduled = true;
-        auto delay = std::chrono::duration_cast<std::chrono::milliseconds>(
-            record.policy->next_allowed() - now);
-        net::log_event(spdlog::level::info, "restart_backoff",
+        if (record.retry != 0) return;
+        record.retry = ++state.next_number;
+        auto delay = std::chrono::duration_cast<milliseconds>(record.policy->next_allowed() - now);
+        net::log_event(spdlog::level::info, name(event_kind::restart_backoff),
                        {net::field("service", id.service), net::field("instance", id.endpoint()),
                         net::number_field("wait_ms", delay.count())});
-        report(id, "backoff", "next restart in " + std::to_string(delay.count()) + " ms");
-        self->delayed_send(self, delay, retry_atom::value, id);
+        report(id, event_kind::restart_backoff,
+               "next restart in " + std::to_string(delay.count()) + " ms");
+        self->delayed_send(self, delay, retry_atom::value, id, record.retry);
         return;
       }
       case restart_policy::verdict::run_exec:
@@ -102,54 +176,67 @@ restart_supervisor_actor::behavior_type restart_supervisor(
         break;
     }
     bool escalate = verdict == restart_policy::verdict::run_container_restart ||
-                    service->second.restart.container_restart_only;
-    auto request = make_request(service->second, id, escalate);
-    auto executor = request.action == "local" ? state.local : state.docker;
-    net::log_event(spdlog::level::warn, "restart_started",
+                    restart.container_restart_only;
+    auto request = make_request(service->second, record, escalate);
+    auto executor = request.action == restart_action::local ? state.local : state.docker;
+    auto command = escalate ? std::string("restart container") : net::join_words(request.command);
+    net::log_event(spdlog::level::warn, name(event_kind::restart_started),
                    {net::field("service", id.service), net::field("instance", id.endpoint()),
-                    net::field("action", request.action),
-                    net::field("command", escalate ? "restart container" : net::join_words(request.command)),
+                    net::field("action", std::string(name(request.action))),
+                    net::field("command", command),
                     net::number_field("attempt", record.policy->restarts_in_window(now))});
-    report(id, "restart_started", request.action + ": " + net::join_words(request.command));
-    self->request(executor, caf::infinite, request)
+    report(id, event_kind::restart_started, std::string(name(request.action)) + ": " + command);
+    auto generation = record.generation;
+    restart_result abandoned;
+    abandoned.instance = id;
+    abandoned.action = request.action;
+    abandoned.command = command;
+    abandoned.outcome = restart_outcome::abandoned;
+    // Never waits for ever: an executor that does not answer in time counts as a failed
+    // restart, so that the instance is not stuck as "restarting".
+    auto wait = milliseconds(request.timeout_ms) + executor_grace;
+    self->request(executor, wait, std::move(request))
         .then(
-            [self, report, id](restart_result& result) {
-              auto& state = self->state;
-              auto& record = state.instances[id];
-              bool succeeded = result.ran && result.finished && result.exit_code == 0;
-              record.policy->finished(succeeded, clock::now());
-              auto level = succeeded ? spdlog::level::info : spdlog::level::err;
-              net::log_event(level, succeeded ? "restart_done" : "restart_failed",
-                             {net::field("service", id.service),
-                              net::field("instance", id.endpoint()),
-                              net::field("container", result.container),
-                              net::field("action", result.action),
-                              net::field("command", result.command),
-                              net::number_field("exit_code", result.exit_code),
-                              net::field("outcome", !result.ran        ? "not run"
-                                                    : !result.finished ? "timed out"
-                                                    : succeeded        ? "ok"
-                                                                       : "failed"),
-                              net::number_field("duration_ms", static_cast<long long>(result.duration_ms)),
-                              net::field("output", result.output_tail),
-                              net::field("error", result.error)});
-              report(id, succeeded ? "restart_done" : "restart_failed",
-                     succeeded ? "restart succeeded" : result.error, result);
-              auto watcher = state.watchers.find(id.service);
-              if (result.ran && watcher != state.watchers.end()) {
-                // The watcher judges the instance afresh; only if it turns unhealthy
-                // again does the policy come back into play.
-                self->send(watcher->second, instance_restarted{id});
-              } else if (record.unhealthy) {
-                state.consider(id);  // nothing ran: try again after the backoff
-              }
+            [restart_ended, id, generation](restart_result& result) {
+              restart_ended(id, generation, result);
             },
-            [self, id](caf::error& err) {
-              net::event_log().error("restart of {} failed: {}", id.endpoint(),
-                                     self->system().render(err));
-              auto& record = self->state.instances[id];
-              record.policy->finished(false, clock::now());
-              if (record.unhealthy) self->state.consider(id);
+            [self, restart_ended, id, generation, abandoned](caf::error& err) mutable {
+              abandoned.error = "no answer from the executor: " + self->system().render(err);
+              restart_ended(id, generation, abandoned);
+            });
+  };
+
+  // Which container serves the instance now that it is healthy: a later restart must
+  // find the same one. Best effort: without an answer, the restart falls back to the
+  // failure time (a container created after it is not touched).
+  auto identify = [self, current](restart_supervisor_state::instance_record& record) {
+    auto& state = self->state;
+    auto service = state.services.find(record.id.service);
+    if (!state.docker || service == state.services.end() ||
+        service->second.restart.executor != config::restart_executor::docker)
+      return;
+    const auto& r = service->second.restart;
+    identify_request request{record.id, r.container, r.compose_project,
+                             r.compose_service.empty() ? service->second.name : r.compose_service};
+    auto id = record.id;
+    auto generation = record.generation;
+    self->request(state.docker, std::chrono::seconds(30), std::move(request))
+        .then(
+            [self, current, id, generation](container_identity& identity) {
+              auto* record = current(id, generation);
+              if (!record || identity.id.empty()) {
+                if (!identity.error.empty())
+                  net::event_log().info("service {}: no container identified for {} ({})",
+                                        id.service, id.endpoint(), identity.error);
+                return;
+              }
+              // Only while it is healthy: a lookup that raced a failure proves nothing.
+              if (record->unhealthy) return;
+              record->served_by = identity.id;
+            },
+            [id](caf::error&) {
+              net::event_log().info("service {}: no container identified for {}", id.service,
+                                    id.endpoint());
             });
   };
 
@@ -157,26 +244,55 @@ restart_supervisor_actor::behavior_type restart_supervisor(
       [self](register_atom, std::string& service, health_watcher_actor& watcher) {
         self->state.watchers[service] = watcher;
       },
-      [self, report](health_changed& change) {
-        auto& record = self->state.instances[change.instance];
-        record.id = change.instance;
-        if (change.to == "unhealthy") {
+      [self](instance_added& added) {
+        auto& state = self->state;
+        auto service = state.services.find(added.instance.service);
+        if (service == state.services.end()) return;
+        auto& record = state.instances[added.instance];
+        record = restart_supervisor_state::instance_record{};
+        record.id = added.instance;
+        record.generation = ++state.next_number;
+        record.policy = std::make_unique<restart_policy>(service->second.restart);
+      },
+      [self](instance_removed& removed) {
+        auto& state = self->state;
+        auto found = state.instances.find(removed.instance);
+        if (found == state.instances.end()) return;
+        const auto& record = found->second;
+        if (record.retry != 0 || record.policy->in_progress())
+          net::event_log().info(
+              "service {}: instance {} removed; its pending restart{} cancelled", removed.instance.service,
+              removed.instance.endpoint(),
+              record.policy->in_progress() ? " (running now) is forgotten, its retries are"
+                                           : " is");
+        state.instances.erase(found);  // voids its retry timer and any reply still due
+      },
+      [self, report, identify](health_changed& change) {
+        auto& state = self->state;
+        auto found = state.instances.find(change.instance);
+        // Not announced, or removed meanwhile (the watcher had not heard yet).
+        if (found == state.instances.end()) return;
+        auto& record = found->second;
+        if (change.to == health_state::unhealthy) {
           record.unhealthy = true;
-          self->state.consider(change.instance);
-        } else if (change.to == "unknown") {
+          record.failed_at_unix_ms = unix_ms_now();
+          state.consider(change.instance);
+        } else if (change.to == health_state::unknown) {
           record.unhealthy = false;  // restarted: judged afresh by the watcher
-        } else if (change.to == "healthy") {
-          bool was_handled = record.policy != nullptr;
+        } else if (change.to == health_state::healthy) {
+          bool was_handled = record.failed_at_unix_ms != 0;
           record.unhealthy = false;
-          record.retry_scheduled = false;
+          record.retry = 0;
           record.given_up_reported = false;
-          if (record.policy) record.policy->recovered();
-          if (was_handled) report(change.instance, "recovered", "healthy again");
+          record.policy->recovered();
+          identify(record);
+          if (was_handled) report(change.instance, event_kind::recovered, "healthy again");
         }
       },
-      [self](retry_atom, instance_id& id) {
-        auto& record = self->state.instances[id];
-        record.retry_scheduled = false;
+      [self](retry_atom, instance_id& id, std::uint64_t number) {
+        auto found = self->state.instances.find(id);
+        if (found == self->state.instances.end() || found->second.retry != number) return;
+        found->second.retry = 0;
         self->state.consider(id);
       },
   };

@@ -21,14 +21,24 @@ struct restart_supervisor_state {
   messages::event_sink_actor sink;
   std::map<std::string, messages::health_watcher_actor> watchers;  // by service
 
+  /// One instance from instance_added to instance_removed. A record that is gone (or
+  /// was replaced by a newer one of the same address) voids every timer and reply that
+  /// still names it: `generation` tells them apart.
   struct instance_record {
     messages::instance_id id;
+    std::uint64_t generation = 0;
     std::unique_ptr<restart_policy> policy;
     bool unhealthy = false;
-    bool retry_scheduled = false;
+    /// Number of the backoff timer in force (0: none); an older timer is void.
+    std::uint64_t retry = 0;
     bool given_up_reported = false;
+    /// The container that served the instance when it was last healthy (its id).
+    std::string served_by;
+    /// When it turned unhealthy, Unix ms: a container created later is not the one.
+    std::int64_t failed_at_unix_ms = 0;
   };
   std::map<messages::instance_id, instance_record> instances;
+  std::uint64_t next_number = 0;  // for generations and retry timers
   std::function<void(const messages::instance_id&)> consider;
 
   static inline const char* name = "restart_supervisor";
@@ -38,9 +48,12 @@ struct restart_supervisor_state {
 /// action runs on an executor's thread: this actor never waits for it, and nothing
 /// waits for this actor, so the proxies keep serving healthy instances meanwhile.
 /// Per instance: exponential backoff, at most max_restarts per window (then given_up),
-/// escalation to a container restart only when configured, never two at once.
-messages::restart_supervisor_actor::behavior_type restart_supervisor(
-    messages::restart_supervisor_actor::stateful_pointer<restart_supervisor_state> self,
+/// escalation to a container restart only when configured, never two at once. Only
+/// instances that the proxies announced are acted on; a removed instance's backoff and
+/// retries end with it. Each restart names the container that served the instance, so
+/// that a replacement is never restarted in its place. Its time is the actor clock's.
+messages::restart_supervisor_impl::behavior_type restart_supervisor(
+    messages::restart_supervisor_impl::stateful_pointer<restart_supervisor_state> self,
     std::map<std::string, config::service_config> services,
     messages::restart_executor_actor docker, messages::restart_executor_actor local,
     messages::event_sink_actor sink);

@@ -16,7 +16,7 @@
 #include "actors/upstream_proxy.hpp"
 #include "docker/engine_client.hpp"
 #include "net/health_prober.hpp"
-#include "messages/actor_types.hpp"
+#include "messages/message_types.hpp"
 #include "net/logging.hpp"
 
 namespace dockmaster {
@@ -29,19 +29,7 @@ namespace {
 class system_config : public caf::actor_system_config {
  public:
   explicit system_config(const config::actor_system_config& cfg) {
-    add_message_type<upstream_instance>("upstream_instance");
-    add_message_type<instance_set>("instance_set");
-    add_message_type<resolution_result>("resolution_result");
-    add_message_type<drain_result>("drain_result");
-    add_message_type<status_snapshot>("status_snapshot");
-    add_message_type<instance_id>("instance_id");
-    add_message_type<probe_result>("probe_result");
-    add_message_type<upstream_failure>("upstream_failure");
-    add_message_type<health_changed>("health_changed");
-    add_message_type<restart_request>("restart_request");
-    add_message_type<restart_result>("restart_result");
-    add_message_type<instance_restarted>("instance_restarted");
-    add_message_type<supervisor_event>("supervisor_event");
+    messages::add_message_types(*this);
     set("scheduler.policy", caf::atom_from_string(cfg.scheduler.policy));
     set("scheduler.max-threads", cfg.scheduler.max_threads);
     set("scheduler.max-throughput", cfg.scheduler.max_throughput);

@@ -45,12 +45,10 @@ instance_set current_set(const upstream_proxy_state& state) {
   return set;
 }
 
-bool same_addresses(const instance_set& a, const instance_set& b) {
-  if (a.instances.size() != b.instances.size()) return false;
-  for (std::size_t i = 0; i < a.instances.size(); ++i)
-    if (a.instances[i].address != b.instances[i].address || a.instances[i].port != b.instances[i].port)
-      return false;
-  return true;
+bool contains(const instance_set& set, const upstream_instance& wanted) {
+  return std::any_of(set.instances.begin(), set.instances.end(), [&](const auto& i) {
+    return i.address == wanted.address && i.port == wanted.port;
+  });
 }
 
 bool same_set(const instance_set& a, const instance_set& b) {
@@ -74,25 +72,51 @@ std::string describe(const instance_set& set) {
 
 }  // namespace
 
-upstream_proxy_actor::behavior_type upstream_proxy(
-    upstream_proxy_actor::stateful_pointer<upstream_proxy_state> self,
+upstream_proxy_impl::behavior_type upstream_proxy(
+    upstream_proxy_impl::stateful_pointer<upstream_proxy_state> self,
     config::service_config service, http_acceptor_actor acceptor,
     restart_supervisor_actor supervisor, event_sink_actor sink,
-    std::shared_ptr<net::health_prober> prober) {
+    std::shared_ptr<net::probe_runner> prober) {
   self->state.service = std::move(service);
   self->state.acceptor = std::move(acceptor);
+  self->state.supervisor = supervisor;
+  self->state.sink = sink;
   if (self->state.service.health.kind != config::probe_kind::none && prober) {
     // Linked: the watcher ends with its proxy.
     self->state.watcher =
         self->spawn<caf::linked>(health_watcher, self->state.service, std::move(prober),
-                                 upstream_proxy_actor{self}, std::move(supervisor), std::move(sink));
+                                 upstream_proxy_actor{self}, supervisor, sink);
     // So that the I/O threads' reports of failed requests reach the watcher.
     if (self->state.acceptor)
       self->send(self->state.acceptor, register_atom::value, self->state.service.name,
                  upstream_proxy_actor{self});
   }
 
-  auto publish_if_changed = [self] {
+  // The addresses that left the set and those that joined it, to everyone who tracks
+  // instances. An instance is its address and port: one that moved from one
+  // configured name to another is still the same instance.
+  auto announce_changes = [self](const instance_set& before, const instance_set& after) {
+    auto& state = self->state;
+    auto id_of = [&](const upstream_instance& i) {
+      return instance_id{state.service.name, i.configured, i.address, i.port};
+    };
+    for (const auto& i : before.instances) {
+      if (contains(after, i)) continue;
+      instance_removed removed{id_of(i)};
+      if (state.watcher) self->send(state.watcher, removed);
+      if (state.supervisor) self->send(state.supervisor, removed);
+      if (state.sink) self->send(state.sink, removed);
+    }
+    for (const auto& i : after.instances) {
+      if (contains(before, i)) continue;
+      instance_added added{id_of(i)};
+      if (state.supervisor) self->send(state.supervisor, added);
+      if (state.sink) self->send(state.sink, added);
+      if (state.watcher) self->send(state.watcher, added);
+    }
+  };
+
+  auto publish_if_changed = [self, announce_changes] {
     auto& state = self->state;
     if (state.lookup_pending.empty()) state.first_round_done = true;
     if (!state.first_round_done) return;
@@ -106,8 +130,7 @@ upstream_proxy_actor::behavior_type upstream_proxy(
     }
     if (!state.ever_published || !same_set(set, state.published)) {
       net::event_log().info("service {}: instances {}", state.service.name, describe(set));
-      if (state.watcher && (!state.ever_published || !same_addresses(set, state.published)))
-        self->send(state.watcher, set);
+      announce_changes(state.ever_published ? state.published : instance_set{}, set);
       state.published = set;
       state.ever_published = true;
       self->send(state.acceptor, set);
@@ -126,7 +149,7 @@ upstream_proxy_actor::behavior_type upstream_proxy(
       }
       if (state.lookup_pending.count(name)) continue;
       state.lookup_pending[name] = true;
-      self->system().spawn(dns_lookup, upstream_proxy_actor{self}, name, hp.host, hp.port);
+      self->system().spawn(dns_lookup, upstream_proxy_impl{self}, name, hp.host, hp.port);
     }
     publish_if_changed();
   };
@@ -155,7 +178,11 @@ upstream_proxy_actor::behavior_type upstream_proxy(
         publish_if_changed();
       },
       [self, publish_if_changed](health_changed& change) {
-        self->state.healthy[change.instance.endpoint()] = change.to == "healthy";
+        // A report about an address that has left the set (from a watcher that had not
+        // heard yet) must not bring back a health bit for it.
+        if (!contains(self->state.published, {"", change.instance.address, change.instance.port, false}))
+          return;
+        self->state.healthy[change.instance.endpoint()] = change.to == health_state::healthy;
         publish_if_changed();
       },
       [self](upstream_failure& failure) {

@@ -13,7 +13,7 @@
 #include "messages/actor_types.hpp"
 
 namespace dockmaster::net {
-class health_prober;
+class probe_runner;
 }
 
 namespace dockmaster::actors {
@@ -23,6 +23,9 @@ struct upstream_proxy_state {
   messages::http_acceptor_actor acceptor;
   /// Probes the instances; null when the service has no health checks.
   messages::health_watcher_actor watcher;
+  /// Told of every instance that comes or goes (may be null).
+  messages::restart_supervisor_actor supervisor;
+  messages::event_sink_actor sink;
   /// Health per address ("address:port") from the watcher; absent: not probed yet.
   std::map<std::string, bool> healthy;
   /// Addresses per configured host:port, from the latest answers.
@@ -41,13 +44,15 @@ struct upstream_proxy_state {
 /// stands for all its addresses, as with compose --scale) every resolve_interval,
 /// keeps their health bits from its health_watcher (which it starts when the service
 /// has health checks), and sends the acceptor a new instance_set whenever the set or
-/// a bit changes. With health checks, a new address takes no traffic until it has
+/// a bit changes. Each address that joins or leaves the set is announced as
+/// instance_added / instance_removed to the supervisor, the event sink and the
+/// watcher (in that order: the watcher's reports must not overtake the news). With health checks, a new address takes no traffic until it has
 /// passed its probes. The requests themselves are served on the I/O threads from that
 /// set, so that this actor is never on a request's path.
-messages::upstream_proxy_actor::behavior_type upstream_proxy(
-    messages::upstream_proxy_actor::stateful_pointer<upstream_proxy_state> self,
+messages::upstream_proxy_impl::behavior_type upstream_proxy(
+    messages::upstream_proxy_impl::stateful_pointer<upstream_proxy_state> self,
     config::service_config service, messages::http_acceptor_actor acceptor,
     messages::restart_supervisor_actor supervisor, messages::event_sink_actor sink,
-    std::shared_ptr<net::health_prober> prober);
+    std::shared_ptr<net::probe_runner> prober);
 
 }  // namespace dockmaster::actors

@@ -6,6 +6,11 @@ namespace dockmaster::docker {
 
 namespace {
 
+/// A published port on the host's loopback reaches a container without its address.
+bool is_loopback(const std::string& address) {
+  return address.rfind("127.", 0) == 0 || address == "::1";
+}
+
 std::string host_of(const std::string& configured) {
   auto colon = configured.rfind(':');
   return colon == std::string::npos ? configured : configured.substr(0, colon);
@@ -16,8 +21,21 @@ std::string host_of(const std::string& configured) {
 const container_info& choose_container(const std::vector<container_info>& candidates,
                                        const instance_hint& instance) {
   if (candidates.empty()) throw engine_error(404, "no running container found for the service");
-  if (candidates.size() == 1) return candidates.front();
   auto endpoint = instance.address + ":" + std::to_string(instance.port);
+  if (candidates.size() == 1) {
+    const auto& only = candidates.front();
+    auto label = only.labels.find(instance_label);
+    if (label != only.labels.end() && label->second != instance.configured &&
+        label->second != endpoint)
+      throw not_the_instance("the only container of the service, " + only.name + ", is labelled " +
+                             instance_label + "=" + label->second + ", not instance " + endpoint);
+    bool has_address = std::find(only.addresses.begin(), only.addresses.end(), instance.address) !=
+                       only.addresses.end();
+    if (!only.host_network && !only.addresses.empty() && !has_address && !is_loopback(instance.address))
+      throw not_the_instance("the only container of the service, " + only.name +
+                             ", does not have the instance's address " + instance.address);
+    return only;
+  }
   using predicate = bool (*)(const container_info&, const instance_hint&, const std::string&);
   const predicate rules[] = {
       [](const container_info& c, const instance_hint& i, const std::string& e) {

@@ -21,11 +21,22 @@ struct instance_hint {
 /// deployments where addresses cannot tell replicas apart (host networking).
 inline constexpr const char* instance_label = "dockmaster.instance";
 
+/// The only container of the service shows that it serves another instance (its
+/// dockmaster.instance label names another, or its addresses do not include the
+/// instance's): the restart is skipped rather than run on the wrong container.
+class not_the_instance : public engine_error {
+ public:
+  explicit not_the_instance(const std::string& what) : engine_error(409, what) {}
+};
+
 /// Among `candidates` (running containers of the service), the one that serves
-/// `instance`: the only candidate; else the one whose dockmaster.instance label names
-/// the instance; else the one with the instance's IP address; else the one whose
-/// hostname is the instance's host. Throws engine_error(404) when none matches and
-/// engine_error(409) when several do: never more than one container is chosen.
+/// `instance`: the one whose dockmaster.instance label names the instance; else the
+/// one with the instance's IP address; else the one whose hostname is the instance's
+/// host. The only candidate is taken unless it shows it serves another instance (then
+/// not_the_instance); with host networking (no addresses) it is taken as it is, and
+/// the supervisor's record of the container that served the instance guards it.
+/// Throws engine_error(404) when none matches and engine_error(409) when several do:
+/// never more than one container is chosen.
 const container_info& choose_container(const std::vector<container_info>& candidates,
                                        const instance_hint& instance);
 

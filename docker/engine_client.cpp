@@ -1,7 +1,10 @@
 #include "docker/engine_client.hpp"
 
 #include <algorithm>
+#include <cctype>
+#include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <thread>
 #include <utility>
 
@@ -126,6 +129,7 @@ container_info parse_inspect(const json& doc) {
   info.id = string_field(doc, "Id");
   if (info.id.empty()) throw std::invalid_argument("no \"Id\"");
   info.name = strip_slash(string_field(doc, "Name"));
+  info.created_unix_ms = unix_ms_of(string_field(doc, "Created"));
   if (const json* state = field(doc, "State")) {
     info.state = string_field(*state, "Status");
     info.started_at = string_field(*state, "StartedAt");
@@ -313,6 +317,32 @@ void engine_client::restart_container(const std::string& id_or_name, std::chrono
   const call_context ctx{socket_path_, call_timeout_ + stop_timeout};
   call(ctx, "POST",
        api("/containers/" + percent_encode(id_or_name) + "/restart?t=" + std::to_string(stop_timeout.count())));
+}
+
+std::int64_t unix_ms_of(const std::string& rfc3339) {
+  // "YYYY-MM-DDTHH:MM:SS[.fraction]Z"; the engine always writes UTC.
+  std::tm tm{};
+  int consumed = 0;
+  if (std::sscanf(rfc3339.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon,
+                  &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &consumed) != 6 ||
+      consumed != 19)
+    return 0;
+  tm.tm_year -= 1900;
+  tm.tm_mon -= 1;
+  const std::time_t seconds = timegm(&tm);
+  if (seconds <= 0) return 0;  // also Go's zero time, 0001-01-01
+  std::int64_t millis = 0;
+  std::size_t i = 19;
+  if (i < rfc3339.size() && rfc3339[i] == '.') {
+    int digits = 0;
+    for (++i; i < rfc3339.size() && std::isdigit(static_cast<unsigned char>(rfc3339[i])); ++i)
+      if (digits < 3) {
+        millis = millis * 10 + (rfc3339[i] - '0');
+        ++digits;
+      }
+    for (; digits < 3; ++digits) millis *= 10;
+  }
+  return static_cast<std::int64_t>(seconds) * 1000 + millis;
 }
 
 }  // namespace dockmaster::docker

@@ -31,6 +31,8 @@ using register_atom = caf::atom_constant<caf::atom("register")>;
 using retry_atom = caf::atom_constant<caf::atom("retry")>;
 /// A job of an executor actor has ended (sent by its worker thread).
 using job_done_atom = caf::atom_constant<caf::atom("job_done")>;
+/// Timer of the event_sink: publish the status with the counts gathered since.
+using publish_atom = caf::atom_constant<caf::atom("publish")>;
 /// Ask the event_sink for the state of the deployment (JSON).
 using status_atom = caf::atom_constant<caf::atom("status")>;
 

@@ -8,6 +8,8 @@
 
 #include <caf/meta/type_name.hpp>
 
+#include "messages/vocabulary.hpp"
+
 namespace dockmaster::messages {
 
 /// One instance of a service, as the health and restart actors name it.
@@ -38,14 +40,16 @@ typename Inspector::result_type inspect(Inspector& f, instance_id& x) {
 /// One probe's outcome, sent by the prober's callback to the watcher that asked.
 struct probe_result {
   instance_id instance;
-  bool passed = false;
+  probe_verdict verdict = probe_verdict::error;
   std::string detail;
   std::uint64_t duration_us = 0;
+
+  bool passed() const { return verdict == probe_verdict::passed; }
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, probe_result& x) {
-  return f(caf::meta::type_name("probe_result"), x.instance, x.passed, x.detail, x.duration_us);
+  return f(caf::meta::type_name("probe_result"), x.instance, x.verdict, x.detail, x.duration_us);
 }
 
 /// Passive health: a proxied request could not reach an instance (connection refused
@@ -64,22 +68,48 @@ typename Inspector::result_type inspect(Inspector& f, upstream_failure& x) {
   return f(caf::meta::type_name("upstream_failure"), x.service, x.address, x.port, x.reason);
 }
 
-/// An instance changed state ("unknown", "healthy", "unhealthy"). Sent by its
-/// health_watcher to the service's upstream_proxy, to the restart_supervisor and to
-/// the event_sink.
+/// An address joined a service's instance set (at boot, a scale-up, a changed DNS
+/// answer). Sent by the service's upstream_proxy to the restart_supervisor and the
+/// event_sink, then to its health_watcher, so that whatever the watcher reports about
+/// the instance arrives after the news that it exists.
+struct instance_added {
+  instance_id instance;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, instance_added& x) {
+  return f(caf::meta::type_name("instance_added"), x.instance);
+}
+
+/// An address left the instance set (a recreated container with a new address, a
+/// scale-down). Its probes, retries and backoffs end; the status no longer lists it,
+/// the history keeps what happened to it. Sent like instance_added. A report about the
+/// instance that arrives afterwards (from a watcher that had not heard yet) is ignored.
+struct instance_removed {
+  instance_id instance;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, instance_removed& x) {
+  return f(caf::meta::type_name("instance_removed"), x.instance);
+}
+
+/// An instance changed state. Sent by its health_watcher to the service's
+/// upstream_proxy, to the restart_supervisor and to the event_sink.
 struct health_changed {
   instance_id instance;
-  std::string from;
-  std::string to;
+  health_state from = health_state::unknown;
+  health_state to = health_state::unknown;
   /// The last probe's detail, e.g. "HTTP 503" or "connection refused".
   std::string reason;
+  probe_verdict verdict = probe_verdict::passed;  // of the last probe
   std::uint32_t consecutive = 0;  // probes in a row that led to the change
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, health_changed& x) {
   return f(caf::meta::type_name("health_changed"), x.instance, x.from, x.to, x.reason,
-           x.consecutive);
+           x.verdict, x.consecutive);
 }
 
 /// What to run for a restart: the configured command in the instance's container
@@ -87,7 +117,7 @@ typename Inspector::result_type inspect(Inspector& f, health_changed& x) {
 /// the host (executor "local").
 struct restart_request {
   instance_id instance;
-  std::string action;  // "exec", "restart_container" or "local"
+  restart_action action = restart_action::exec;
   std::vector<std::string> command;
   std::string user;
   std::vector<std::string> env;
@@ -96,20 +126,28 @@ struct restart_request {
   std::string compose_project;  // label filters when `container` is empty
   std::string compose_service;
   std::uint64_t timeout_ms = 15000;
+  /// The container that served the instance when it was last healthy (its id), if
+  /// known: a different container found now is a replacement and is not touched.
+  std::string served_by;
+  /// When the instance turned unhealthy (Unix ms): a container created after that
+  /// cannot be the one that failed, and is not touched either.
+  std::int64_t failed_at_unix_ms = 0;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, restart_request& x) {
   return f(caf::meta::type_name("restart_request"), x.instance, x.action, x.command, x.user,
            x.env, x.working_dir, x.container, x.compose_project, x.compose_service,
-           x.timeout_ms);
+           x.timeout_ms, x.served_by, x.failed_at_unix_ms);
 }
 
 /// How a restart went. `ran` is false when it could not be run at all (no Docker
-/// engine, no matching container, the engine refused); then `error` says why.
+/// engine, no matching container, the engine refused, or on purpose: `skipped`);
+/// then `error` says why.
 struct restart_result {
   instance_id instance;
-  std::string action;
+  restart_action action = restart_action::exec;
+  restart_outcome outcome = restart_outcome::not_run;
   std::string container;  // the container id (docker executors)
   std::string command;    // the argv joined, for logs
   bool ran = false;
@@ -122,25 +160,58 @@ struct restart_result {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, restart_result& x) {
-  return f(caf::meta::type_name("restart_result"), x.instance, x.action, x.container, x.command,
-           x.ran, x.finished, x.exit_code, x.output_tail, x.duration_ms, x.error);
+  return f(caf::meta::type_name("restart_result"), x.instance, x.action, x.outcome, x.container,
+           x.command, x.ran, x.finished, x.exit_code, x.output_tail, x.duration_ms, x.error);
 }
 
-/// A restart finished for an instance: its watcher starts the start period again.
-struct instance_restarted {
+/// The supervisor asks a watcher to judge an instance afresh (unknown, start period
+/// again): after a restart ran, or after one was skipped because the container found
+/// was not the one that failed. `reason` goes into the health change it causes.
+struct judge_afresh {
   instance_id instance;
+  std::string reason;
 };
 
 template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, instance_restarted& x) {
-  return f(caf::meta::type_name("instance_restarted"), x.instance);
+typename Inspector::result_type inspect(Inspector& f, judge_afresh& x) {
+  return f(caf::meta::type_name("judge_afresh"), x.instance, x.reason);
 }
 
-/// A supervisor decision worth recording: "restart_started", "restart_done",
-/// "restart_failed", "backoff", "given_up", "recovered". Sent to the event_sink.
+/// Which container serves an instance now, asked of the docker executor when the
+/// instance turns healthy, so that a later restart can tell the container that served
+/// it from one that replaced it.
+struct identify_request {
+  instance_id instance;
+  std::string container;  // explicit container name, or empty
+  std::string compose_project;
+  std::string compose_service;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, identify_request& x) {
+  return f(caf::meta::type_name("identify_request"), x.instance, x.container, x.compose_project,
+           x.compose_service);
+}
+
+/// The answer: the container's id and name, or `error` (then `id` is empty).
+struct container_identity {
+  instance_id instance;
+  std::string id;
+  std::string name;
+  std::string error;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, container_identity& x) {
+  return f(caf::meta::type_name("container_identity"), x.instance, x.id, x.name, x.error);
+}
+
+/// A supervisor decision worth recording (restart_started, restart_done,
+/// restart_failed, restart_skipped, restart_backoff, restart_given_up, recovered).
+/// Sent to the event_sink.
 struct supervisor_event {
   instance_id instance;
-  std::string kind;
+  event_kind kind = event_kind::restart_started;
   std::string message;
   restart_result result;  // for restart_done / restart_failed
 };

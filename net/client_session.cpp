@@ -188,6 +188,7 @@ void client_session::route_request() {
     }
   }
   route_ = settings.routes.match(host, request.target());
+  traffic_ = nullptr;
   if (!settings.status_path.empty() && request.target() == settings.status_path &&
       request.method() == http::verb::get) {
     const auto& status = worker_.status_json();
@@ -202,6 +203,7 @@ void client_session::route_request() {
     answer_error(http::status::not_found, "no route for this path");
     return;
   }
+  traffic_ = worker_.traffic_of(route_->service);
   // The parser flags Connection: upgrade plus an Upgrade field; only then is it worth
   // checking for a WebSocket handshake.
   upgrade_ = request_->upgrade() && beast::websocket::is_upgrade(request);
@@ -307,6 +309,7 @@ void client_session::try_next_upstream() {
     }
     return;
   }
+  if (!tried_.empty() && traffic_) ++traffic_->upstream_retries;
   tried_.push_back(target);
   target_host_ = target;
   ++target->active_requests;
@@ -561,6 +564,7 @@ void client_session::upstream_failed(failure what, beast::error_code ec) {
                    route_->service, failure_name(static_cast<int>(what)), ec.message());
   upstream_.reset();
   bool nothing_sent = what == failure::connect || what == failure::connect_timeout;
+  if (nothing_sent && traffic_) ++traffic_->upstream_connect_failures;
   if (!(reused && !nothing_sent) && !tried_.empty()) report_failure(*tried_.back(), what);
   // Whether the upstream processed it is unknown: only an idempotent request whose
   // body was not consumed may go again (a stale pooled connection was checked before
@@ -592,6 +596,7 @@ void client_session::start_tunnel() {
     log_access({client_address_, method_, target_, status_, endpoint_text(upstream_->endpoint),
                 std::chrono::duration_cast<std::chrono::microseconds>(clock::now() - started_),
                 request_id_});
+  count_answered();
   if (counted_) {
     counted_ = false;  // a tunnel is not a request in flight: drain does not wait for it
     worker_.request_finished();
@@ -660,7 +665,14 @@ void client_session::pump(bool to_upstream) {
 
 // -- end of a request --------------------------------------------------------------
 
+void client_session::count_answered() {
+  if (!traffic_ || status_ == 0) return;
+  ++traffic_->requests[static_cast<std::size_t>(messages::class_of(status_))];
+  traffic_ = nullptr;  // once per request
+}
+
 void client_session::finish_request(bool keep_client_alive) {
+  count_answered();
   if (status_ != 0 && worker_.settings().access_log) {
     std::string upstream = target_host_ ? endpoint_text(target_host_->endpoint) : "-";
     log_access({client_address_, method_, target_, status_, upstream,

@@ -93,6 +93,8 @@ class client_session : public std::enable_shared_from_this<client_session> {
   /// Ends the current request: logs it, returns the upstream connection to the pool
   /// when reusable, then reads the next request or closes.
   void finish_request(bool keep_client_alive);
+  /// Counts the answered request for its service, once.
+  void count_answered();
   void close();
   bool idempotent() const;
   char* body_buffer();
@@ -118,6 +120,8 @@ class client_session : public std::enable_shared_from_this<client_session> {
   bool response_has_body_ = true;
   bool upstream_keep_alive_ = false;  // the upstream's own word, before we rewrite it
   const config::route* route_ = nullptr;
+  /// The routed service's counters on this thread (null before routing).
+  messages::traffic_delta* traffic_ = nullptr;
   std::string method_;
   std::string target_;  // as the client sent it, for the log
   std::string request_id_;

@@ -70,35 +70,46 @@ bool is_parse_error(const beast::error_code& ec) {
   return ec.category() == http::make_error_code(http::error::bad_version).category();
 }
 
-std::string connect_failure(const beast::error_code& ec) {
-  if (ec == asio::error::connection_refused) return "connection refused";
-  if (ec == asio::error::connection_reset) return "connection reset";
-  if (ec == asio::error::network_unreachable) return "network unreachable";
-  if (ec == asio::error::host_unreachable) return "host unreachable";
-  if (ec == asio::error::timed_out) return "connect timed out";
-  return "connect failed: " + ec.message();
+/// A probe's verdict with what was seen.
+struct verdict {
+  probe_verdict kind;
+  std::string detail;
+};
+
+verdict connect_failure(const beast::error_code& ec) {
+  if (ec == asio::error::connection_refused) return {probe_verdict::refused, "connection refused"};
+  if (ec == asio::error::connection_reset) return {probe_verdict::closed, "connection reset"};
+  if (ec == asio::error::network_unreachable) return {probe_verdict::error, "network unreachable"};
+  if (ec == asio::error::host_unreachable) return {probe_verdict::error, "host unreachable"};
+  if (ec == asio::error::timed_out) return {probe_verdict::timeout, "connect timed out"};
+  return {probe_verdict::error, "connect failed: " + ec.message()};
 }
 
-std::string body_failure(const beast::error_code& ec) {
+verdict body_failure(const beast::error_code& ec) {
   if (ec == http::error::body_limit)
-    return "response body larger than " + std::to_string(max_body_bytes / 1024) + " KiB";
+    return {probe_verdict::body_mismatch,
+            "response body larger than " + std::to_string(max_body_bytes / 1024) + " KiB"};
   if (ec == http::error::partial_message || ec == http::error::end_of_stream || ec == asio::error::eof)
-    return "connection closed in the middle of the response body";
-  if (ec == asio::error::connection_reset) return "connection reset in the middle of the response body";
-  if (is_parse_error(ec)) return "malformed response body: " + ec.message();
-  return "reading the response body failed: " + ec.message();
+    return {probe_verdict::closed, "connection closed in the middle of the response body"};
+  if (ec == asio::error::connection_reset)
+    return {probe_verdict::closed, "connection reset in the middle of the response body"};
+  if (is_parse_error(ec)) return {probe_verdict::malformed, "malformed response body: " + ec.message()};
+  return {probe_verdict::error, "reading the response body failed: " + ec.message()};
 }
 
-std::string header_failure(const beast::error_code& ec) {
+verdict header_failure(const beast::error_code& ec) {
   if (ec == http::error::end_of_stream || ec == asio::error::eof)
-    return "connection closed before a response";
-  if (ec == http::error::partial_message) return "connection closed in the middle of the response header";
-  if (ec == asio::error::connection_reset) return "connection reset before a response";
+    return {probe_verdict::closed, "connection closed before a response"};
+  if (ec == http::error::partial_message)
+    return {probe_verdict::closed, "connection closed in the middle of the response header"};
+  if (ec == asio::error::connection_reset)
+    return {probe_verdict::closed, "connection reset before a response"};
   if (ec == http::error::body_limit) return body_failure(ec);
   if (ec == http::error::header_limit)
-    return "response header larger than " + std::to_string(max_header_bytes / 1024) + " KiB";
-  if (is_parse_error(ec)) return "malformed response: " + ec.message();
-  return "reading the response failed: " + ec.message();
+    return {probe_verdict::malformed,
+            "response header larger than " + std::to_string(max_header_bytes / 1024) + " KiB"};
+  if (is_parse_error(ec)) return {probe_verdict::malformed, "malformed response: " + ec.message()};
+  return {probe_verdict::error, "reading the response failed: " + ec.message()};
 }
 
 /// One probe, from connect to verdict. Owned by the handlers of its pending operations
@@ -117,7 +128,7 @@ class probe_run : public std::enable_shared_from_this<probe_run> {
   void start() {
     started_ = clock::now();
     if (health_.kind == config::probe_kind::none) {
-      finish(true, "no probe configured");
+      finish({probe_verdict::passed, "no probe configured"});
       return;
     }
     std::string_view text = target_.address;
@@ -125,7 +136,7 @@ class probe_run : public std::enable_shared_from_this<probe_run> {
     beast::error_code ec;
     auto address = asio::ip::make_address(std::string(text), ec);
     if (ec) {
-      finish(false, "invalid address \"" + printable(target_.address) + "\"");
+      finish({probe_verdict::error, "invalid address \"" + printable(target_.address) + "\""});
       return;
     }
     if (health_.kind == config::probe_kind::http && !build_request(address)) return;
@@ -152,15 +163,15 @@ class probe_run : public std::enable_shared_from_this<probe_run> {
       host = (address.is_v6() ? "[" + address.to_string() + "]" : address.to_string()) + ":" +
              std::to_string(target_.port);
     if (!is_token(http_config.method)) {
-      finish(false, "invalid probe method \"" + printable(http_config.method) + "\"");
+      finish({probe_verdict::error, "invalid probe method \"" + printable(http_config.method) + "\""});
       return false;
     }
     if (http_config.path.empty() || !is_plain(http_config.path, false)) {
-      finish(false, "invalid probe path \"" + printable(http_config.path) + "\"");
+      finish({probe_verdict::error, "invalid probe path \"" + printable(http_config.path) + "\""});
       return false;
     }
     if (!is_plain(host, true)) {
-      finish(false, "invalid probe Host \"" + printable(host) + "\"");
+      finish({probe_verdict::error, "invalid probe Host \"" + printable(host) + "\""});
       return false;
     }
     head_request_ = http_config.method == "HEAD";
@@ -174,11 +185,11 @@ class probe_run : public std::enable_shared_from_this<probe_run> {
   void on_connect(beast::error_code ec) {
     if (finished_) return;
     if (ec) {
-      finish(false, connect_failure(ec));
+      finish(connect_failure(ec));
       return;
     }
     if (health_.kind == config::probe_kind::tcp) {
-      finish(true, "connected");
+      finish({probe_verdict::passed, "connected"});
       return;
     }
     asio::async_write(socket_, asio::buffer(request_),
@@ -189,9 +200,9 @@ class probe_run : public std::enable_shared_from_this<probe_run> {
     if (finished_) return;
     if (ec) {
       if (ec == asio::error::connection_reset || ec == asio::error::broken_pipe)
-        finish(false, "connection closed before the request was sent");
+        finish({probe_verdict::closed, "connection closed before the request was sent"});
       else
-        finish(false, "sending the request failed: " + ec.message());
+        finish({probe_verdict::error, "sending the request failed: " + ec.message()});
       return;
     }
     parser_.emplace();
@@ -209,19 +220,19 @@ class probe_run : public std::enable_shared_from_this<probe_run> {
   void on_header(beast::error_code ec, std::size_t) {
     if (finished_) return;
     if (ec) {
-      finish(false, header_failure(ec));
+      finish(header_failure(ec));
       return;
     }
     const auto& http_config = health_.http;
     unsigned status = parser_->get().result_int();
     if (status < http_config.status_min || status > http_config.status_max) {
-      finish(false, "HTTP " + std::to_string(status) + " (expected " +
-                        std::to_string(http_config.status_min) + "-" +
-                        std::to_string(http_config.status_max) + ")");
+      finish({probe_verdict::http_status, "HTTP " + std::to_string(status) + " (expected " +
+                                              std::to_string(http_config.status_min) + "-" +
+                                              std::to_string(http_config.status_max) + ")"});
       return;
     }
     if (http_config.body_contains.empty()) {
-      finish(true, "HTTP " + std::to_string(status));  // the body is not needed
+      finish({probe_verdict::passed, "HTTP " + std::to_string(status)});  // the body is not needed
       return;
     }
     if (parser_->is_done()) {
@@ -231,7 +242,7 @@ class probe_run : public std::enable_shared_from_this<probe_run> {
     // Checked here, as string_body would reserve the announced length at once.
     auto length = parser_->content_length();
     if (length && *length > max_body_bytes) {
-      finish(false, body_failure(http::error::body_limit));
+      finish(body_failure(http::error::body_limit));
       return;
     }
     parser_->body_limit(max_body_bytes);  // for chunked and close-delimited bodies
@@ -242,7 +253,7 @@ class probe_run : public std::enable_shared_from_this<probe_run> {
   void on_body(beast::error_code ec, std::size_t) {
     if (finished_) return;
     if (ec) {
-      finish(false, body_failure(ec));
+      finish(body_failure(ec));
       return;
     }
     judge_body();
@@ -251,16 +262,16 @@ class probe_run : public std::enable_shared_from_this<probe_run> {
   void judge_body() {
     const auto& wanted = health_.http.body_contains;
     if (parser_->get().body().find(wanted) == std::string::npos)
-      finish(false, "body does not contain \"" + wanted + "\"");
+      finish({probe_verdict::body_mismatch, "body does not contain \"" + wanted + "\""});
     else
-      finish(true, "HTTP " + std::to_string(parser_->get().result_int()));
+      finish({probe_verdict::passed, "HTTP " + std::to_string(parser_->get().result_int())});
   }
 
   void on_deadline() {
-    finish(false, "timeout after " + std::to_string(health_.timeout.count()) + " ms");
+    finish({probe_verdict::timeout, "timeout after " + std::to_string(health_.timeout.count()) + " ms"});
   }
 
-  void finish(bool passed, std::string detail) {
+  void finish(verdict result) {
     if (finished_) return;
     finished_ = true;
     deadline_.cancel();
@@ -271,8 +282,9 @@ class probe_run : public std::enable_shared_from_this<probe_run> {
     if (socket_.is_open()) socket_.set_option(asio::socket_base::linger(true, 0), ignored);
     socket_.close(ignored);  // a pending connect, write or read completes with an error
     probe_outcome outcome;
-    outcome.passed = passed;
-    outcome.detail = std::move(detail);
+    outcome.verdict = result.kind;
+    outcome.passed = result.kind == probe_verdict::passed;
+    outcome.detail = std::move(result.detail);
     outcome.duration = std::chrono::duration_cast<std::chrono::microseconds>(clock::now() - started_);
     auto done = std::move(done_);
     done_ = nullptr;

@@ -25,8 +25,11 @@
 #include <string>
 
 #include "config/config.hpp"
+#include "messages/vocabulary.hpp"
 
 namespace dockmaster::net {
+
+using messages::probe_verdict;
 
 struct probe_target {
   std::string address;  // numeric IP
@@ -37,7 +40,8 @@ struct probe_target {
 };
 
 struct probe_outcome {
-  bool passed = false;
+  bool passed = false;  // verdict == passed
+  probe_verdict verdict = probe_verdict::error;
   /// What was seen: "HTTP 200", "HTTP 503 (expected 200-399)", "connected" (TCP),
   /// "connection refused", "timeout after 1000 ms", "body does not contain \"ok\"",
   /// "connection closed before a response", "malformed response: ...", ...
@@ -46,14 +50,25 @@ struct probe_outcome {
   std::chrono::microseconds duration{0};
 };
 
-class health_prober {
+/// What the health_watcher needs of a prober: start one probe, hear of it once. The
+/// watcher's tests replace it with one whose probes they answer by hand.
+class probe_runner {
+ public:
+  virtual ~probe_runner() = default;
+  /// Starts one probe; thread-safe. `done` runs exactly once (unless the runner is
+  /// destroyed first), on a thread of the runner's choosing.
+  virtual void probe(const probe_target& target, const config::health_config& health,
+                     std::function<void(probe_outcome)> done) = 0;
+};
+
+class health_prober : public probe_runner {
  public:
   health_prober();
   /// Stops and joins the thread. Probes still in flight are abandoned: their sockets are
   /// closed and their callbacks destroyed (on the destroying thread) without being
   /// called. It may run inside a callback (dropping the last reference there): the
   /// thread then frees the prober's state itself once that callback has returned.
-  ~health_prober();
+  ~health_prober() override;
 
   health_prober(const health_prober&) = delete;
   health_prober& operator=(const health_prober&) = delete;
@@ -63,7 +78,7 @@ class health_prober {
   /// every other probe); an exception it throws is logged and otherwise ignored.
   /// `address` must be a numeric IP; anything else fails the probe at once.
   void probe(const probe_target& target, const config::health_config& health,
-             std::function<void(probe_outcome)> done);
+             std::function<void(probe_outcome)> done) override;
 
  private:
   struct impl;

@@ -8,6 +8,7 @@
 #include <boost/asio/ip/tcp.hpp>
 
 #include "config/config.hpp"
+#include "messages/stats.hpp"
 #include "net/cors.hpp"
 #include "net/route_table.hpp"
 
@@ -39,6 +40,9 @@ struct proxy_settings {
   std::function<void(const std::string& service, const boost::asio::ip::tcp::endpoint& endpoint,
                      const char* reason)>
       on_upstream_failure;
+  /// Called on an I/O thread about once a second with what it counted since its last
+  /// report, when it counted anything. May be empty.
+  std::function<void(messages::traffic_report)> on_traffic;
 };
 
 }  // namespace dockmaster::net

@@ -21,7 +21,10 @@ proxy_worker::proxy_worker(std::shared_ptr<const proxy_settings> settings)
       work_(asio::make_work_guard(*io_)),
       sweep_timer_(std::make_unique<asio::steady_timer>(*io_)),
       pool_(settings_->limits.max_idle_upstream_connections, settings_->timeouts.upstream_idle) {
-  for (const auto& [name, balance] : settings_->balance_by_service) services_[name].balance = balance;
+  for (const auto& [name, balance] : settings_->balance_by_service) {
+    services_[name].balance = balance;
+    services_[name].traffic.service = name;
+  }
 }
 
 proxy_worker::~proxy_worker() {
@@ -57,12 +60,38 @@ void proxy_worker::sweep() {
   auto now = client_session::clock::now();
   for (auto* session : sessions_) session->check_deadlines(now);
   pool_.close_expired(now);
+  // Ten sweeps a second: the counts go out about once a second.
+  if (++sweeps_since_report_ >= 10) {
+    sweeps_since_report_ = 0;
+    report_traffic();
+  }
   // Timeouts fire up to one period late; a tenth of a second is well below any
   // sensible timeout and costs nothing measurable.
   sweep_timer_->expires_after(std::chrono::milliseconds(100));
   sweep_timer_->async_wait([this](boost::system::error_code ec) {
     if (!ec) sweep();
   });
+}
+
+void proxy_worker::report_traffic() {
+  const auto& send = settings_->on_traffic;
+  if (!send) return;
+  messages::traffic_report report;
+  for (auto& [name, service] : services_) {
+    auto& counted = service.traffic;
+    bool any = counted.upstream_connect_failures != 0 || counted.upstream_retries != 0;
+    for (auto n : counted.requests) any |= n != 0;
+    if (!any) continue;
+    report.services.push_back(counted);
+    counted = messages::traffic_delta{};
+    counted.service = name;
+  }
+  if (!report.services.empty()) send(std::move(report));
+}
+
+messages::traffic_delta* proxy_worker::traffic_of(const std::string& service) {
+  auto found = services_.find(service);
+  return found == services_.end() ? nullptr : &found->second.traffic;
 }
 
 void proxy_worker::do_accept(std::size_t listener) {

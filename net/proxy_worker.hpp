@@ -45,6 +45,8 @@ struct service_targets {
   config::balance_policy balance = config::balance_policy::round_robin;
   std::vector<std::shared_ptr<upstream_target>> targets;
   std::size_t next = 0;  // round-robin cursor
+  /// Counted on this thread since its last traffic report.
+  messages::traffic_delta traffic;
 };
 
 /// One I/O thread of the proxy: an event loop with its own listening sockets
@@ -89,6 +91,8 @@ class proxy_worker {
   bool serves(const boost::asio::ip::tcp::endpoint& endpoint) const {
     return current_endpoints_.count(endpoint) > 0;
   }
+  /// Where this thread counts the service's traffic; nullptr for an unknown service.
+  messages::traffic_delta* traffic_of(const std::string& service);
   /// True when the service has any target at all (healthy or not).
   bool has_targets(const std::string& service) const;
 
@@ -109,6 +113,8 @@ class proxy_worker {
   void do_accept(std::size_t listener);
   /// Checks every session's deadlines, then waits for the next round.
   void sweep();
+  /// Hands what was counted since the last report to settings().on_traffic.
+  void report_traffic();
 
   std::shared_ptr<const proxy_settings> settings_;
   // Destroyed explicitly first, so that the sessions its pending handlers own end
@@ -124,6 +130,7 @@ class proxy_worker {
   std::shared_ptr<const std::string> status_json_;
   std::set<boost::asio::ip::tcp::endpoint> current_endpoints_;
   std::uint64_t requests_in_flight_ = 0;
+  unsigned sweeps_since_report_ = 0;
   bool draining_ = false;
   std::function<void()> on_drained_;
 };

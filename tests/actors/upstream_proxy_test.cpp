@@ -8,7 +8,7 @@
 #include <caf/all.hpp>
 
 #include "actors/upstream_proxy.hpp"
-#include "messages/actor_types.hpp"
+#include "messages/message_types.hpp"
 
 namespace dockmaster::actors {
 namespace {
@@ -21,12 +21,9 @@ http_acceptor_actor::behavior_type recording_acceptor(http_acceptor_actor::point
   return {
       [observer](instance_set& set) { caf::anon_send(observer, set); },
       [](register_atom, const std::string&, upstream_proxy_actor&) {},
-      [](upstream_failure&) {},
+      [](register_atom, event_sink_actor&) {},
       [](status_snapshot&) {},
-      [](drained_atom, std::uint64_t) {},
       [](sync_atom) { return true; },
-      [](synced_atom, std::uint64_t) {},
-      [](timeout_atom) {},
       [](listening_atom) { return std::vector<std::uint16_t>{}; },
       [](drain_atom) { return drain_result{}; },
   };
@@ -35,10 +32,7 @@ http_acceptor_actor::behavior_type recording_acceptor(http_acceptor_actor::point
 class system_config : public caf::actor_system_config {
  public:
   system_config() {
-    add_message_type<upstream_instance>("upstream_instance");
-    add_message_type<instance_set>("instance_set");
-    add_message_type<resolution_result>("resolution_result");
-    add_message_type<drain_result>("drain_result");
+    messages::add_message_types(*this);
     set("logger.console", caf::atom("none"));
   }
 };
@@ -71,7 +65,7 @@ TEST_F(UpstreamProxyActor, PublishesEveryAddressOfEveryConfiguredInstance) {
   service.name = "backend";
   service.instances = {{"localhost", 8001}, {"127.0.0.9", 81}};
   auto proxy = system_.spawn(upstream_proxy, service, acceptor, restart_supervisor_actor{},
-                             event_sink_actor{}, std::shared_ptr<net::health_prober>{});
+                             event_sink_actor{}, std::shared_ptr<net::probe_runner>{});
   auto set = next_published(self);
   EXPECT_EQ(set.service, "backend");
   EXPECT_TRUE(contains(set, "127.0.0.1", 8001)) << "localhost stands for its addresses";
@@ -88,7 +82,7 @@ TEST_F(UpstreamProxyActor, ANameThatDoesNotResolveContributesNoAddress) {
   service.name = "backend";
   service.instances = {{"no-such-host.invalid", 80}, {"127.0.0.5", 80}};
   auto proxy = system_.spawn(upstream_proxy, service, acceptor, restart_supervisor_actor{},
-                             event_sink_actor{}, std::shared_ptr<net::health_prober>{});
+                             event_sink_actor{}, std::shared_ptr<net::probe_runner>{});
   auto set = next_published(self);
   ASSERT_EQ(set.instances.size(), 1u);
   EXPECT_EQ(set.instances[0].address, "127.0.0.5");
@@ -103,7 +97,7 @@ TEST_F(UpstreamProxyActor, AnswersGetWithThePublishedSetAfterTheFirstResolution)
   service.name = "frontend";
   service.instances = {{"localhost", 3001}};
   auto proxy = system_.spawn(upstream_proxy, service, acceptor, restart_supervisor_actor{},
-                             event_sink_actor{}, std::shared_ptr<net::health_prober>{});
+                             event_sink_actor{}, std::shared_ptr<net::probe_runner>{});
   instance_set answered;
   self->request(proxy, std::chrono::seconds(10), get_atom::value)
       .receive([&](instance_set& set) { answered = set; }, [](caf::error&) { FAIL(); });
@@ -120,7 +114,7 @@ TEST_F(UpstreamProxyActor, DoesNotPublishAgainWhileTheSetIsUnchanged) {
   service.instances = {{"localhost", 8002}};
   service.resolve_interval = std::chrono::milliseconds(20);
   auto proxy = system_.spawn(upstream_proxy, service, acceptor, restart_supervisor_actor{},
-                             event_sink_actor{}, std::shared_ptr<net::health_prober>{});
+                             event_sink_actor{}, std::shared_ptr<net::probe_runner>{});
   next_published(self);
   // Ten resolution rounds later there must still be nothing new.
   bool published_again = false;

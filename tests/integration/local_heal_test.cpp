@@ -153,7 +153,7 @@ TEST(LocalHeal, AServiceThatNeverRecoversIsRestartedUpToTheCapThenGivenUp) {
       << proxy.runtime().status_json();
   auto status = status_of(proxy);
   EXPECT_EQ(count_events(status, "restart_started"), 2u);
-  EXPECT_EQ(count_events(status, "given_up"), 1u);
+  EXPECT_EQ(count_events(status, "restart_given_up"), 1u);
   EXPECT_EQ(status["services"]["backend"]["instances"][0]["last_restart"]["output_tail"], "trying\n");
   // Many probe intervals and backoffs later, nothing more has been tried.
   std::this_thread::sleep_for(1s);
