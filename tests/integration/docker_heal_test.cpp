@@ -17,6 +17,7 @@
 
 #include "docker/engine_client.hpp"
 #include "support/docker_containers.hpp"
+#include "support/fake_dns.hpp"
 #include "support/harness.hpp"
 #include "support/http_client.hpp"
 #include "support/wait.hpp"
@@ -67,11 +68,11 @@ class DockerHeal : public ::testing::Test {
     return id;
   }
 
-  static bool accepts_connections(std::uint16_t port) {
+  static bool accepts_connections(std::uint16_t port, const std::string& ip = "127.0.0.1") {
     boost::asio::io_context io;
     boost::asio::ip::tcp::socket socket(io);
     boost::system::error_code ec;
-    socket.connect({boost::asio::ip::make_address("127.0.0.1"), port}, ec);
+    socket.connect({boost::asio::ip::make_address(ip), port}, ec);
     return !ec;
   }
 
@@ -146,6 +147,11 @@ TEST_F(DockerHeal, AKilledServiceIsRestartedInsideItsContainerWhichKeepsItsIdAnd
   ASSERT_TRUE(wait_until([&] { return proxy_answers(proxy.port(), "/health"); }, 20s))
       << proxy.runtime().status_json();
 
+  // The service answering again says the exec ran; its record reaches the status a
+  // moment later (through the event sink), so the test waits for that too.
+  ASSERT_TRUE(wait_until([&] {
+    return count_events(status_of(proxy), "restart_done", instance) == 1;
+  }, 10s)) << proxy.runtime().status_json();
   auto after = client_->inspect_container(id);
   EXPECT_EQ(after.id, before.id);
   EXPECT_EQ(after.started_at, before.started_at) << "the container must not have been restarted";
@@ -262,6 +268,82 @@ TEST_F(DockerHeal, ATcpProbedServiceIsHealedTheSameWay) {
   changes.erase(changes.begin(), changes.begin() + static_cast<std::ptrdiff_t>(changes_before));
   EXPECT_EQ(changes.front(), "unhealthy");
   EXPECT_EQ(changes.back(), "healthy");
+}
+
+TEST_F(DockerHeal, AReplacementContainerIsNeverRestartedForTheInstanceItReplaced) {
+  // Compose recreates a container with a new address while the old instance is
+  // unhealthy and its retry is pending. Host networking, as in the tests' stack: the
+  // old container serves 127.0.0.2:PORT, its replacement 127.0.0.3:PORT, both with the
+  // same compose labels and no dockmaster.instance label, so that the lookup finds
+  // the replacement as the service's only container.
+  auto port = ds::free_loopback_port();
+  const std::string name = "web-" + std::to_string(::getpid()) + fake_dns::suffix;
+  fake_dns::set(name, {"127.0.0.2"});
+  auto serve_on = [](const std::string& ip) { return "httpd -f -p " + ip + ":$PORT -h /www"; };
+  auto start = [&](const std::string& ip) {
+    ds::container_spec spec;
+    spec.name = project_ + "-web-" + ip;
+    spec.image = ds::busybox_service_image();
+    spec.env = {"PORT=" + std::to_string(port), "SERVICE_CMD=" + serve_on(ip)};
+    spec.labels = {{"com.docker.compose.project", project_},
+                   {"com.docker.compose.service", "web"},
+                   {"dockmaster.test", project_}};
+    auto id = ds::create_container(socket_, spec);
+    ds::start_container(socket_, id);
+    return id;
+  };
+  auto old_id = start("127.0.0.2");
+  auto cfg = make_config();
+  auto& service = healed_service(cfg, "web", {name + ":" + std::to_string(port)});
+  service.resolve_interval = std::chrono::milliseconds(100);
+  // Every restart fails, so a retry is always pending; each one leaves a mark in the
+  // container it ran in.
+  service.restart.command = {"sh", "-c", "echo restarted >> /tmp/restarts; exit 1"};
+  service.restart.backoff_initial = std::chrono::milliseconds(1500);
+  service.restart.backoff_max = std::chrono::milliseconds(1500);
+  add_route(cfg, "/", "web");
+  in_process_proxy proxy(cfg);
+  const auto old_instance = "127.0.0.2:" + std::to_string(port);
+  const auto new_instance = "127.0.0.3:" + std::to_string(port);
+  ASSERT_TRUE(wait_until([&] { return status_of(proxy)["services"]["web"]["state"] == "healthy"; }, 15s))
+      << proxy.runtime().status_json();
+
+  ASSERT_EQ(exec_in(old_id, "killall httpd"), 0);
+  ASSERT_TRUE(wait_until([&] { return count_events(status_of(proxy), "restart_failed", old_instance) >= 1; },
+                         20s))
+      << proxy.runtime().status_json();
+  // Replaced: the old container goes, the new one serves on its own address, and the
+  // name does not say so yet.
+  ASSERT_TRUE(ds::remove_container(socket_, old_id));
+  auto new_id = start("127.0.0.3");
+  ASSERT_TRUE(wait_until([&] { return accepts_connections(port, "127.0.0.3"); }, 15s));
+  auto replacement = client_->inspect_container(new_id);
+
+  // The pending retry finds the replacement and leaves it alone.
+  ASSERT_TRUE(wait_until([&] { return count_events(status_of(proxy), "restart_skipped", old_instance) >= 1; },
+                         20s))
+      << proxy.runtime().status_json();
+  auto status = status_of(proxy);
+  auto skipped = instance_status(status, "web", old_instance)["last_restart"];
+  EXPECT_EQ(skipped["outcome"], "skipped");
+  EXPECT_NE(skipped["error"].get<std::string>().find(new_id.substr(0, 12)), std::string::npos)
+      << skipped.dump();
+
+  // The name now gives the new address: the old instance leaves the status, the new
+  // one is healthy, and nothing ever ran in the replacement.
+  fake_dns::set(name, {"127.0.0.3"});
+  ASSERT_TRUE(wait_until([&] {
+    auto instances = status_of(proxy)["services"]["web"]["instances"];
+    return instances.size() == 1 && instances[0]["instance"] == new_instance &&
+           instances[0]["health"] == "healthy";
+  }, 15s)) << proxy.runtime().status_json();
+  status = status_of(proxy);
+  EXPECT_EQ(count_events(status, "instance_removed", old_instance), 1u);
+  EXPECT_EQ(count_events(status, "restart_started", new_instance), 0u);
+  EXPECT_EQ(status["services"]["web"]["state"], "healthy");
+  EXPECT_NE(exec_in(new_id, "test -e /tmp/restarts"), 0) << "a restart ran in the replacement";
+  EXPECT_EQ(client_->inspect_container(new_id).started_at, replacement.started_at);
+  EXPECT_TRUE(proxy_answers(proxy.port(), "/health"));
 }
 
 }  // namespace
