@@ -68,19 +68,6 @@ TEST(PassiveHealth, AFailedRequestTakesADeadInstanceOutLongBeforeItsNextProbe) {
   EXPECT_EQ(history.back()["reason"], "connection refused");
 }
 
-TEST(PassiveHealth, WithoutRequestsOnlyTheScheduleProbes) {
-  // The fast interval alone does not probe a healthy instance sooner: it is the
-  // failed request that brings the probe forward. (A check that something stays
-  // absent: there is no event to wait for, so it looks for one second.)
-  test_upstream upstream("backend");
-  in_process_proxy proxy(slow_probe_config(upstream.host_port()));
-  ASSERT_TRUE(wait_until([&] { return state_of(proxy) == "healthy"; }, 5s))
-      << proxy.runtime().status_json();
-  upstream.stop();
-  std::this_thread::sleep_for(1s);
-  EXPECT_EQ(state_of(proxy), "healthy") << proxy.runtime().status_json();
-}
-
 TEST(FastInterval, AnInstanceThatComesUpLateIsSeenHealthyWithinAFastInterval) {
   // Down at boot, within its start period: not known yet, so it is probed every fast
   // interval, not every 30 s. While it is down, a listener that closes every connection

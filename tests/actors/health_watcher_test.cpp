@@ -1,0 +1,163 @@
+// The health_watcher under CAF's test coordinator: its probe timers run on simulated
+// time, its probes are answered by hand, and recording stand-ins show what it reports.
+
+#include <gtest/gtest.h>
+
+#include "actors/health_watcher.hpp"
+#include "support/simulated_actors.hpp"
+
+namespace dockmaster::test {
+namespace {
+
+using namespace messages;
+using namespace std::chrono_literals;
+
+class HealthWatcher : public ::testing::Test {
+ protected:
+  HealthWatcher() {
+    service_.name = "web";
+    service_.health.kind = config::probe_kind::tcp;
+    service_.health.interval = 30s;
+    service_.health.fast_interval = 100ms;
+    service_.health.unhealthy_after = 2;
+    service_.health.healthy_after = 1;
+  }
+
+  void start() {
+    auto proxy = sim_.spawn(recording_proxy, seen_);
+    auto supervisor = sim_.spawn(recording_supervisor, seen_);
+    auto sink = sim_.spawn(recording_sink, seen_);
+    watcher_ = sim_.spawn(actors::health_watcher, service_, prober_, proxy, supervisor, sink);
+    sim_.run();
+  }
+  void add(const instance_id& id) {
+    caf::anon_send(watcher_, instance_added{id});
+    sim_.run();
+  }
+  void answer(probe_verdict verdict, std::uint16_t port = 0) {
+    prober_->answer(verdict, port);
+    sim_.run();
+  }
+  /// Adds the instance and lets it pass its first probe.
+  void healthy(const instance_id& id) {
+    add(id);
+    answer(probe_verdict::passed, id.port);
+    ASSERT_EQ(seen_->supervisor_changes.back().to, health_state::healthy);
+  }
+
+  simulated_actors sim_;
+  config::service_config service_;
+  std::shared_ptr<manual_prober> prober_ = std::make_shared<manual_prober>();
+  std::shared_ptr<recorded> seen_ = std::make_shared<recorded>();
+  health_watcher_actor watcher_;
+  instance_id instance_ = make_instance("web", 8001);
+};
+
+TEST_F(HealthWatcher, ANewInstanceIsProbedAtOnceThenEveryInterval) {
+  start();
+  add(instance_);
+  EXPECT_EQ(prober_->started_count(), 1u);
+  answer(probe_verdict::passed);
+  ASSERT_EQ(seen_->health_changes.size(), 2u) << "to the proxy and the sink";
+  EXPECT_EQ(seen_->health_changes[0].to, health_state::healthy);
+  sim_.advance(30s - 1ms);
+  EXPECT_EQ(prober_->started_count(), 1u);
+  sim_.advance(1ms);
+  EXPECT_EQ(prober_->started_count(), 2u);
+  EXPECT_EQ(seen_->probes.size(), 1u) << "every probe is counted by the sink";
+}
+
+TEST_F(HealthWatcher, FailuresInARowTurnItUnhealthyAtTheFastInterval) {
+  start();
+  healthy(instance_);
+  sim_.advance(30s);
+  answer(probe_verdict::refused);
+  EXPECT_EQ(seen_->supervisor_changes.back().to, health_state::healthy) << "one failure is not enough";
+  sim_.advance(100ms);  // failing but not yet unhealthy: the fast interval
+  ASSERT_EQ(prober_->started_count(), 3u);
+  answer(probe_verdict::refused);
+  auto change = seen_->supervisor_changes.back();
+  EXPECT_EQ(change.to, health_state::unhealthy);
+  EXPECT_EQ(change.verdict, probe_verdict::refused);
+  EXPECT_EQ(change.consecutive, 2u);
+}
+
+TEST_F(HealthWatcher, WithoutFailedRequestsAHealthyInstanceIsProbedOnlyOnSchedule) {
+  start();
+  healthy(instance_);
+  sim_.advance(29s);
+  EXPECT_EQ(prober_->started_count(), 1u);
+}
+
+TEST_F(HealthWatcher, AFailedRequestBringsTheNextProbeForwardButNotBelowTheFastInterval) {
+  start();
+  healthy(instance_);
+  sim_.advance(40ms);
+  caf::anon_send(watcher_, upstream_failure{"web", "127.0.0.1", 8001, "connect"});
+  sim_.run();
+  EXPECT_EQ(prober_->started_count(), 1u) << "probed again within the fast interval";
+  sim_.advance(60ms);
+  EXPECT_EQ(prober_->started_count(), 2u);
+  // A report while that probe runs, or about an address it does not watch, adds none.
+  caf::anon_send(watcher_, upstream_failure{"web", "127.0.0.1", 8001, "connect"});
+  caf::anon_send(watcher_, upstream_failure{"web", "127.0.0.9", 8001, "connect"});
+  sim_.run();
+  EXPECT_EQ(prober_->started_count(), 2u);
+}
+
+TEST_F(HealthWatcher, ARemovedInstanceIsNeverProbedOrReportedAgain) {
+  start();
+  healthy(instance_);
+  auto changes = seen_->supervisor_changes.size();
+  sim_.advance(30s);  // a probe in flight when it goes
+  caf::anon_send(watcher_, instance_removed{instance_});
+  sim_.run();
+  answer(probe_verdict::refused);
+  sim_.advance(10min);
+  EXPECT_EQ(prober_->started_count(), 2u);
+  EXPECT_EQ(seen_->supervisor_changes.size(), changes);
+  // Added again, it is a new instance: probed at once, and its old timer stays void.
+  add(instance_);
+  EXPECT_EQ(prober_->started_count(), 3u);
+  answer(probe_verdict::passed);
+  sim_.advance(29s);
+  EXPECT_EQ(prober_->started_count(), 3u);
+}
+
+TEST_F(HealthWatcher, AnInstanceJudgedAfreshIsUnknownAndProbedAtOnce) {
+  start();
+  healthy(instance_);
+  sim_.advance(30s);
+  answer(probe_verdict::refused);
+  sim_.advance(100ms);
+  answer(probe_verdict::refused);
+  ASSERT_EQ(seen_->supervisor_changes.back().to, health_state::unhealthy);
+  auto probes = prober_->started_count();
+  caf::anon_send(watcher_, judge_afresh{instance_, "restarted"});
+  sim_.run();
+  EXPECT_EQ(seen_->supervisor_changes.back().to, health_state::unknown);
+  EXPECT_EQ(seen_->supervisor_changes.back().reason, "restarted");
+  EXPECT_EQ(prober_->started_count(), probes + 1);
+  answer(probe_verdict::passed);
+  EXPECT_EQ(seen_->supervisor_changes.back().to, health_state::healthy);
+}
+
+TEST_F(HealthWatcher, FailuresWithinTheStartPeriodDoNotCount) {
+  service_.health.start_period = 1s;
+  start();
+  add(instance_);
+  for (int i = 0; i < 5; ++i) {
+    answer(probe_verdict::refused);
+    sim_.advance(100ms);
+  }
+  EXPECT_TRUE(seen_->supervisor_changes.empty()) << "judged unhealthy within its start period";
+  sim_.advance(1s);
+  answer(probe_verdict::refused);
+  sim_.advance(100ms);
+  answer(probe_verdict::refused);
+  ASSERT_FALSE(seen_->supervisor_changes.empty());
+  EXPECT_EQ(seen_->supervisor_changes.back().to, health_state::unhealthy);
+}
+
+}  // namespace
+}  // namespace dockmaster::test
