@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Makes sure the base image that docker/*/Dockerfile build FROM exists in the engine
-# that DOCKER_HOST (or the default socket) points at: debian:bookworm-slim.
+# Makes sure the base image that the Dockerfiles of deploy/compose/ build FROM exists in
+# the engine that DOCKER_HOST (or the default socket) points at: debian:bookworm-slim.
 #
 # Where a registry is reachable, `docker pull` gets it. Where none is (an offline
 # machine), the same tag is made locally: `debootstrap --variant=minbase bookworm`

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # The main job on a fresh machine. Where a Docker engine is reachable (DOCKER_HOST or
-# /var/run/docker.sock), it builds and starts the compose stack of docker/ (manager +
-# frontend + backend + database) and prints its URL. Where none is, it builds dockmaster
-# and runs it on loopback in front of a small demo frontend and backend, healing the
-# backend when it dies (Ctrl-C stops everything).
+# /var/run/docker.sock), it builds and starts the compose stack of deploy/compose/
+# (manager + frontend + backend + database) and prints its URL. Where none is, it builds
+# dockmaster and runs it on loopback in front of a small demo frontend and backend,
+# healing the backend when it dies (Ctrl-C stops everything).
 #
 # DOCKMASTER_DEMO=local forces the loopback demo; DOCKMASTER_DEMO=stack insists on the
 # stack. `scripts/demo.sh down` stops the stack.
@@ -30,9 +30,9 @@ compose() {
     files=(-f docker-compose.yml -f docker-compose.host-network.yml)
   fi
   if "$docker_cli" compose version >/dev/null 2>&1; then
-    (cd docker && "$docker_cli" compose "${files[@]}" "$@")
+    (cd deploy/compose && "$docker_cli" compose "${files[@]}" "$@")
   else
-    (cd docker && docker-compose "${files[@]}" "$@")
+    (cd deploy/compose && docker-compose "${files[@]}" "$@")
   fi
 }
 
@@ -70,8 +70,8 @@ sys.exit(0 if all(s["state"] == "healthy" for s in services.values()) else 1)' 2
   cat <<TEXT
 
 dockmaster stack: open $url   (API: ${url}api/items/, status: ${url}_dockmaster/status)
-Manager's logs:   cd docker && $(compose_name) logs -f manager
-Watch a heal:     cd docker && $(compose_name) exec backend pkill -KILL -f 'gunicorn: master'
+Manager's logs:   cd deploy/compose && $(compose_name) logs -f manager
+Watch a heal:     cd deploy/compose && $(compose_name) exec backend pkill -KILL -f 'gunicorn: master'
                   and the manager logs health_changed (to unhealthy), restart_started,
                   restart_done (command, exit code, output) and health_changed (healthy).
 Stop it:          scripts/demo.sh down

@@ -218,7 +218,7 @@ cmd_images() {
     ctx=$dir/build/$name
     rm -rf "$ctx"
     mkdir -p "$ctx"
-    cp -r "$repo/docker/test-images/$name/." "$ctx/"
+    cp -r "$repo/tests/images/$name/." "$ctx/"
     cp "$busybox" "$ctx/busybox"
     say "building dockmaster-test/$name:latest"
     docker_cli build --network host -q -t "dockmaster-test/$name:latest" "$ctx" >&2

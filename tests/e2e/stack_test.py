@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""End-to-end test of the compose stack (docker/docker-compose.yml) with a real engine.
+"""End-to-end test of the compose stack (deploy/compose/docker-compose.yml), real engine.
 
 Builds the four images with the same Dockerfiles and compose file users run (plus the
 tests' override: host networking, the MariaDB stand-in), brings the stack up, and checks
@@ -25,10 +25,10 @@ import time
 import traceback
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-DOCKER_DIR = os.path.join(REPO, "docker")
+STACK_DIR = os.path.join(REPO, "deploy", "compose")
 PROJECT = os.environ.get("DOCKMASTER_E2E_PROJECT", "dockmaster-e2e")
 PORT = int(os.environ.get("DOCKMASTER_E2E_PORT", "18080"))
-ORIGIN = "http://localhost:5173"  # the allowed origin in docker/dockmaster.json
+ORIGIN = "http://localhost:5173"  # the allowed origin in deploy/compose/dockmaster.json
 SERVICES = ("frontend", "backend", "database")
 SKIP = 77
 
@@ -43,7 +43,7 @@ def docker_cli():
 
 
 def run(args, check=True, capture=True, timeout=1800, env=None):
-    result = subprocess.run(args, cwd=DOCKER_DIR, env=env, timeout=timeout, text=True,
+    result = subprocess.run(args, cwd=STACK_DIR, env=env, timeout=timeout, text=True,
                             stdout=subprocess.PIPE if capture else None,
                             stderr=subprocess.STDOUT if capture else None)
     if check and result.returncode != 0:
