@@ -52,14 +52,16 @@ std::string service_state(const event_sink_state& state, const std::string& serv
 }
 
 /// The gauges, from the instances as they are now.
-void set_gauges(const event_sink_state& state, const std::string& service, service_stats& stats) {
+void set_gauges(const event_sink_state& state, const std::string& service, bool checked,
+                service_stats& stats) {
   stats.instances = {};
   stats.instances_healthy = {};
   stats.restarts_running = {};
   for (const auto& [id, status] : state.instances) {
     if (id.service != service) continue;
     ++stats.instances[0];
-    stats.instances_healthy[0] += status.health == health_state::healthy;
+    // Without health checks every instance is in rotation.
+    stats.instances_healthy[0] += !checked || status.health == health_state::healthy;
     stats.restarts_running[0] += status.restarting;
   }
 }
@@ -106,7 +108,7 @@ std::string render_status(const event_sink_state& state) {
     }
     service_stats stats;
     if (auto found = state.stats.find(service_name); found != state.stats.end()) stats = found->second;
-    set_gauges(state, service_name, stats);
+    set_gauges(state, service_name, checked, stats);
     services[service_name] = {{"state", checked ? service_state(state, service_name)
                                                 : std::string("not_checked")},
                               {"instances", std::move(instances)},

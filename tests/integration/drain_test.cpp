@@ -75,6 +75,35 @@ TEST(Drain, ARequestLongerThanTheDrainTimeoutDoesNotKeepTheBinaryAlive) {
   EXPECT_TRUE(slow.closed_by_server_within(std::chrono::seconds(5)));
 }
 
+TEST(Drain, ARestartStillRunningDoesNotKeepTheBinaryAlivePastTheDrain) {
+  // The only instance is dead; its restart command runs for half a minute. SIGTERM
+  // must end the process within the drain timeout plus a second all the same: the
+  // restart is abandoned with a log line, not waited for.
+  refusing_port dead;
+  json cfg = {
+      {"listen", "127.0.0.1:0"},
+      {"services",
+       {{"app",
+         {{"instances", {dead.host_port()}},
+          {"health", {{"tcp", true}, {"interval", "100ms"}, {"unhealthy_after", 1}}},
+          {"restart", {{"executor", "local"}, {"exec", {"sleep", "30"}}, {"timeout", "60s"}}}}}}},
+      {"routes", {{{"prefix", "/"}, {"service", "app"}}}},
+      {"timeouts", {{"drain", "1s"}}},
+      {"log", {{"level", "info"}, {"access_log", false}}},
+  };
+  dockmaster_process dockmaster(cfg.dump());
+  auto& process = dockmaster.process();
+  ASSERT_TRUE(wait_until([&] { return process.stderr_text().find("restart_started") != std::string::npos; }))
+      << process.stderr_text();
+
+  process.kill(SIGTERM);
+  ASSERT_TRUE(process.wait_exit(std::chrono::seconds(2)))
+      << "still running more than a second past the drain timeout: " << process.stderr_text();
+  EXPECT_EQ(process.exit_code(), 0) << process.stderr_text();
+  EXPECT_NE(process.stderr_text().find("abandoning local for app"), std::string::npos)
+      << process.stderr_text();
+}
+
 TEST(Drain, SigintDrainsLikeSigterm) {
   test_upstream upstream{"app"};
   dockmaster_process dockmaster(child_config(upstream));

@@ -176,6 +176,43 @@ TEST(LocalHeal, AFailingRestartCommandIsRecordedWithItsExitCodeAndOutput) {
   EXPECT_EQ(last["error"], "exited with 3");
 }
 
+TEST(LocalHeal, TheRestartCommandIsToldWhichServiceAndInstanceFailed) {
+  refusing_port dead;
+  auto cfg = healing_config(
+      dead.host_port(),
+      {"sh", "-c", "echo \"$DOCKMASTER_SERVICE $DOCKMASTER_INSTANCE $DOCKMASTER_INSTANCE_CONFIGURED\""});
+  cfg.services["backend"].restart.max_restarts = 1;
+  in_process_proxy proxy(cfg);
+  ASSERT_TRUE(wait_until([&] { return count_events(status_of(proxy), "restart_done") >= 1; }, 15s))
+      << proxy.runtime().status_json();
+  auto last = status_of(proxy)["services"]["backend"]["instances"][0]["last_restart"];
+  EXPECT_EQ(last["output_tail"], "backend " + dead.host_port() + " " + dead.host_port() + "\n");
+}
+
+TEST(LocalHeal, RequestsAreCountedPerServiceByStatusClassWithConnectFailuresAndRetries) {
+  test_upstream live("live");
+  live.start();
+  refusing_port dead;
+  auto cfg = make_config();
+  add_service(cfg, "backend", {live.host_port(), dead.host_port()});
+  add_route(cfg, "/", "backend");
+  in_process_proxy proxy(cfg);
+  http_client client(proxy.port());
+  for (int i = 0; i < 6; ++i) ASSERT_EQ(client.get("/").result_int(), 200);
+  // Some go to the dead instance first (how many is the balancer's business): each of
+  // those is a connect failure and a retry on the live one.
+  ASSERT_TRUE(wait_until([&] {
+    return status_of(proxy)["services"]["backend"]["stats"]["requests"]["2xx"] == 6;
+  }, 10s)) << proxy.runtime().status_json();
+  auto stats = status_of(proxy)["services"]["backend"]["stats"];
+  EXPECT_GE(stats["upstream_connect_failures"], 1) << stats.dump();
+  EXPECT_LE(stats["upstream_connect_failures"], 6) << stats.dump();
+  EXPECT_EQ(stats["upstream_retries"], stats["upstream_connect_failures"]) << stats.dump();
+  EXPECT_EQ(stats["requests"]["5xx"], 0);
+  EXPECT_EQ(stats["instances"], 2);
+  EXPECT_EQ(stats["instances_healthy"], 2) << "without health checks every instance is in rotation";
+}
+
 TEST(LocalHeal, AnUnhealthyInstanceLeavesRotationSoClientsSeeNoFailure) {
   test_upstream live("live");
   live.start();
