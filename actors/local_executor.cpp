@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -79,29 +80,55 @@ restart_result run_command(const restart_request& request, std::size_t output_li
   }
   result.ran = true;
   result.outcome = restart_outcome::failed;  // until it has exited 0
-  // Read until the pipe closes or the time is up; keep the tail of the output.
+  // Done when the command exits, not when its output pipe closes: a restart command
+  // that starts the service in the background leaves the pipe open in that child, and
+  // waiting for end-of-file would run into the timeout and kill what it started. The
+  // exit is seen through a pidfd in the poll set (Linux 5.3+), else by waitpid every
+  // 20 ms. The tail of the output is kept.
+  auto keep = [&](const char* data, std::size_t n) {
+    result.output_tail.append(data, n);
+    if (result.output_tail.size() > output_limit)
+      result.output_tail.erase(0, result.output_tail.size() - output_limit);
+  };
+  int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
   bool timed_out = false;
+  bool exited = false;
+  bool pipe_open = true;
+  int status = 0;
   char chunk[4096];
-  for (;;) {
+  while (!exited) {
     auto left = static_cast<long long>(request.timeout_ms) - elapsed_ms();
     if (left <= 0) {
       timed_out = true;
       break;
     }
-    pollfd p{pipe_fds[0], POLLIN, 0};
-    int ready = ::poll(&p, 1, static_cast<int>(std::min<long long>(left, 1000)));
+    pollfd p[2] = {{pipe_open ? pipe_fds[0] : -1, POLLIN, 0}, {pidfd, POLLIN, 0}};
+    int wait_ms = static_cast<int>(std::min<long long>(left, pidfd >= 0 ? 1000 : 20));
+    int ready = ::poll(p, 2, wait_ms);
     if (ready < 0 && errno == EINTR) continue;
-    if (ready == 0) continue;
-    auto n = ::read(pipe_fds[0], chunk, sizeof chunk);
-    if (n <= 0) break;
-    result.output_tail.append(chunk, static_cast<std::size_t>(n));
-    if (result.output_tail.size() > output_limit)
-      result.output_tail.erase(0, result.output_tail.size() - output_limit);
+    if (pipe_open && (p[0].revents & (POLLIN | POLLHUP | POLLERR))) {
+      auto n = ::read(pipe_fds[0], chunk, sizeof chunk);
+      if (n > 0)
+        keep(chunk, static_cast<std::size_t>(n));
+      else if (n == 0 || errno != EINTR)
+        pipe_open = false;
+    }
+    pid_t reaped = ::waitpid(pid, &status, WNOHANG);
+    exited = reaped == pid;
+  }
+  if (exited && pipe_open) {
+    // What the command wrote before it exited; a background child keeps writing to a
+    // pipe that nobody reads any more, as after a `docker exec`.
+    ::fcntl(pipe_fds[0], F_SETFL, O_NONBLOCK);
+    ssize_t n;
+    while ((n = ::read(pipe_fds[0], chunk, sizeof chunk)) > 0) keep(chunk, static_cast<std::size_t>(n));
   }
   ::close(pipe_fds[0]);
-  if (timed_out) ::kill(-pid, SIGKILL);
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  if (pidfd >= 0) ::close(pidfd);
+  if (timed_out) {
+    ::kill(-pid, SIGKILL);
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
   }
   result.finished = !timed_out;
   if (timed_out) {

@@ -189,6 +189,24 @@ TEST(LocalHeal, TheRestartCommandIsToldWhichServiceAndInstanceFailed) {
   EXPECT_EQ(last["output_tail"], "backend " + dead.host_port() + " " + dead.host_port() + "\n");
 }
 
+TEST(LocalHeal, ARestartCommandThatLeavesTheServiceRunningInTheBackgroundEndsWhenItExits) {
+  // The background child keeps the command's output open; the restart is over when the
+  // command exits, and what it started is left running.
+  refusing_port dead;
+  auto cfg = healing_config(dead.host_port(), {"sh", "-c", "sleep 30 & echo $!"});
+  cfg.services["backend"].restart.max_restarts = 1;
+  cfg.services["backend"].restart.timeout = std::chrono::seconds(20);
+  in_process_proxy proxy(cfg);
+  ASSERT_TRUE(wait_until([&] { return count_events(status_of(proxy), "restart_done") >= 1; }, 10s))
+      << "the restart ran into its timeout: " << proxy.runtime().status_json();
+  auto last = status_of(proxy)["services"]["backend"]["instances"][0]["last_restart"];
+  EXPECT_EQ(last["outcome"], "ok");
+  EXPECT_LT(last["duration_ms"].get<int>(), 10000);
+  auto pid = std::stoi(last["output_tail"].get<std::string>());
+  EXPECT_EQ(::kill(pid, 0), 0) << "the service the command started was killed";
+  ::kill(pid, SIGKILL);
+}
+
 TEST(LocalHeal, RequestsAreCountedPerServiceByStatusClassWithConnectFailuresAndRetries) {
   test_upstream live("live");
   live.start();
