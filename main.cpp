@@ -113,6 +113,12 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (health_check) {
+    // An empty path turns the status path off; there is then nothing to ask, and
+    // "GET  HTTP/1.1" would be no request at all.
+    if (cfg.admin.status_path.empty())
+      return fail_config(dockmaster::config::config_error(
+          "admin.status_path", "is empty (the status path is off), but --health-check asks the "
+                               "running instance on it; set a path such as \"/_dockmaster/status\""));
     auto result = dockmaster::net::check_running_instance(cfg.listen.front(), cfg.admin.status_path,
                                                           std::chrono::seconds(3));
     std::printf("dockmaster: %s: %s\n", result.healthy ? "healthy" : "unhealthy",

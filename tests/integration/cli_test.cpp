@@ -157,6 +157,14 @@ TEST(Cli, ABadListenArgumentExitsNonZeroNamingIt) {
   EXPECT_NE(run.err.find("config error: --listen: \"127.0.0.1:http\""), std::string::npos) << run.err;
 }
 
+TEST(Cli, HealthCheckRefusesAConfigWhoseStatusPathIsOff) {
+  temp_file file(R"({"listen": "127.0.0.1:9", "admin": {"status_path": ""}})");
+  auto run = run_binary({"--health-check", "--config", file.path()}, std::chrono::seconds(10));
+  ASSERT_TRUE(run.exit_code);
+  EXPECT_EQ(*run.exit_code, 2) << run.out << run.err;
+  EXPECT_NE(run.err.find("config error: admin.status_path: is empty"), std::string::npos) << run.err;
+}
+
 TEST(Cli, HealthCheckExits0WhenTheRunningInstanceAnswersItsStatusPath) {
   dockmaster_process running(R"({"listen": "127.0.0.1:0", "admin": {"status_path": "/_dm/state"},
                                  "log": {"level": "info"}})");
