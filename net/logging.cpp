@@ -1,5 +1,6 @@
 #include "net/logging.hpp"
 
+#include <atomic>
 #include <mutex>
 
 #include <spdlog/pattern_formatter.h>
@@ -9,10 +10,10 @@
 namespace dockmaster::net {
 namespace {
 
-bool json_format = false;
-std::shared_ptr<spdlog::logger> events;
-std::shared_ptr<spdlog::logger> access;
-std::shared_ptr<spdlog::logger> structured;
+// The loggers and their sinks are made once and never replaced: setup_logging changes
+// their formats and levels in place (a sink's formatter under the sink's own mutex, a
+// level atomically), so a thread that logs meanwhile never holds a logger that is gone.
+std::atomic<bool> json_format{false};
 std::once_flag defaults_once;
 
 /// The message escaped for a JSON string (pattern flag %*).
@@ -27,31 +28,43 @@ class escaped_message : public spdlog::custom_flag_formatter {
   }
 };
 
-void make_loggers(const config::log_config& log) {
-  json_format = log.format == "json";
-  auto event_sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
-  auto access_sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
-  if (json_format) {
+struct loggers {
+  std::shared_ptr<spdlog::sinks::stderr_sink_mt> event_sink =
+      std::make_shared<spdlog::sinks::stderr_sink_mt>();
+  std::shared_ptr<spdlog::sinks::stderr_sink_mt> access_sink =
+      std::make_shared<spdlog::sinks::stderr_sink_mt>();
+  spdlog::logger events{"dockmaster", event_sink};
+  spdlog::logger access{"access", access_sink};
+  // Structured events build their own JSON, like access lines.
+  spdlog::logger structured{"event", access_sink};
+};
+
+loggers& the_loggers() {
+  static loggers instance;
+  return instance;
+}
+
+void configure(const config::log_config& log) {
+  auto& l = the_loggers();
+  const bool json = log.format == "json";
+  if (json) {
     auto formatter = std::make_unique<spdlog::pattern_formatter>();
     formatter->add_flag<escaped_message>('*').set_pattern(
         R"({"time":"%Y-%m-%dT%H:%M:%S.%e%z","level":"%l","log":"%n","msg":"%*"})");
-    event_sink->set_formatter(std::move(formatter));
-    access_sink->set_pattern("%v");  // access lines are whole JSON objects already
+    l.event_sink->set_formatter(std::move(formatter));
+    l.access_sink->set_pattern("%v");  // access lines are whole JSON objects already
   } else {
-    event_sink->set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %-5l [%n] %v");
-    access_sink->set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %-5l [%n] %v");
+    l.event_sink->set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %-5l [%n] %v");
+    l.access_sink->set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %-5l [%n] %v");
   }
-  events = std::make_shared<spdlog::logger>("dockmaster", event_sink);
-  access = std::make_shared<spdlog::logger>("access", access_sink);
-  // Structured events build their own JSON, like access lines.
-  structured = std::make_shared<spdlog::logger>("event", access_sink);
-  structured->set_level(spdlog::level::from_str(log.level));
-  structured->flush_on(spdlog::level::trace);
+  json_format = json;
   auto level = spdlog::level::from_str(log.level);
-  events->set_level(level);
-  access->set_level(level);
-  events->flush_on(spdlog::level::info);
-  access->flush_on(spdlog::level::info);
+  l.structured.set_level(level);
+  l.structured.flush_on(spdlog::level::trace);
+  l.events.set_level(level);
+  l.access.set_level(level);
+  l.events.flush_on(spdlog::level::info);
+  l.access.flush_on(spdlog::level::info);
 }
 
 }  // namespace
@@ -75,14 +88,14 @@ std::string join_words(const std::vector<std::string>& words) {
 }
 
 void setup_logging(const config::log_config& log) {
-  // Marks the defaults as done, so that a later event_log() keeps these loggers.
+  // Marks the defaults as done, so that a later event_log() keeps this configuration.
   std::call_once(defaults_once, [] {});
-  make_loggers(log);
+  configure(log);
 }
 
 spdlog::logger& event_log() {
-  std::call_once(defaults_once, [] { make_loggers(config::log_config{}); });
-  return *events;
+  std::call_once(defaults_once, [] { configure(config::log_config{}); });
+  return the_loggers().events;
 }
 
 std::string json_escape(std::string_view text) {
@@ -111,7 +124,8 @@ std::string json_escape(std::string_view text) {
 void log_event(spdlog::level::level_enum level, std::string_view event,
                std::initializer_list<log_field> fields) {
   event_log();
-  if (!structured->should_log(level)) return;
+  auto& structured = the_loggers().structured;
+  if (!structured.should_log(level)) return;
   std::string line;
   if (json_format) {
     line = "{\"time\":\"" + utc_timestamp() + "\",\"level\":\"" +
@@ -129,20 +143,21 @@ void log_event(spdlog::level::level_enum level, std::string_view event,
       line += " " + std::string(f.key) + "=" + (plain || f.is_number ? f.value : "\"" + json_escape(f.value) + "\"");
     }
   }
-  structured->log(level, line);
+  structured.log(level, line);
 }
 
 void log_access(const access_record& r) {
-  event_log();  // makes sure the loggers exist
-  if (!access->should_log(spdlog::level::info)) return;
+  event_log();  // makes sure the loggers are configured
+  auto& access = the_loggers().access;
+  if (!access.should_log(spdlog::level::info)) return;
   double ms = r.duration.count() / 1000.0;
   if (json_format) {
-    access->info(
+    access.info(
         R"({{"time":"{}","log":"access","client":"{}","method":"{}","path":"{}","status":{},"upstream":"{}","duration_ms":{:.3f},"request_id":"{}"}})",
         utc_timestamp(), r.client, json_escape(r.method), json_escape(r.target), r.status,
         r.upstream, ms, r.request_id);
   } else {
-    access->info("{} \"{} {}\" {} upstream={} {:.3f}ms id={}", r.client, r.method, r.target,
+    access.info("{} \"{} {}\" {} upstream={} {:.3f}ms id={}", r.client, r.method, r.target,
                  r.status, r.upstream, ms, r.request_id);
   }
 }
