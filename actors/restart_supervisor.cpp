@@ -259,12 +259,13 @@ restart_supervisor_impl::behavior_type restart_supervisor(
         auto found = state.instances.find(removed.instance);
         if (found == state.instances.end()) return;
         const auto& record = found->second;
-        if (record.retry != 0 || record.policy->in_progress())
-          net::event_log().info(
-              "service {}: instance {} removed; its pending restart{} cancelled", removed.instance.service,
-              removed.instance.endpoint(),
-              record.policy->in_progress() ? " (running now) is forgotten, its retries are"
-                                           : " is");
+        if (record.policy->in_progress())
+          net::event_log().info("service {}: instance {} removed while its restart runs: the result "
+                                "will be recorded, nothing more is done for it",
+                                removed.instance.service, removed.instance.endpoint());
+        else if (record.retry != 0)
+          net::event_log().info("service {}: instance {} removed: its pending restart is cancelled",
+                                removed.instance.service, removed.instance.endpoint());
         state.instances.erase(found);  // voids its retry timer and any reply still due
       },
       [self, report, identify](health_changed& change) {
