@@ -190,7 +190,9 @@ TEST_F(RestartSupervisor, AnExecutorThatNeverAnswersCountsAsAFailedRestartAfterT
   sim_.advance(10s);  // the timeout plus the grace for the engine's calls
   ASSERT_EQ(seen_->count(event_kind::restart_failed), 1u);
   for (const auto& e : seen_->supervisor_events)
-    if (e.kind == event_kind::restart_failed) EXPECT_EQ(e.result.outcome, restart_outcome::abandoned);
+    if (e.kind == event_kind::restart_failed) {
+      EXPECT_EQ(e.result.outcome, restart_outcome::abandoned);
+    }
   sim_.advance(1s);
   EXPECT_EQ(jobs_->requests.size(), 2u) << "retried after the backoff";
 }

@@ -296,7 +296,8 @@ TEST_F(DockerHeal, AReplacementContainerIsNeverRestartedForTheInstanceItReplaced
   service.resolve_interval = std::chrono::milliseconds(100);
   // Every restart fails, so a retry is always pending; each one leaves a mark in the
   // container it ran in.
-  service.restart.command = {"sh", "-c", "echo restarted >> /tmp/restarts; exit 1"};
+  service.restart.command = {"sh", "-c",
+                             "echo restarted >> /tmp/restarts; echo \"$DOCKMASTER_CONTAINER\"; exit 1"};
   service.restart.backoff_initial = std::chrono::milliseconds(1500);
   service.restart.backoff_max = std::chrono::milliseconds(1500);
   add_route(cfg, "/", "web");
@@ -310,6 +311,9 @@ TEST_F(DockerHeal, AReplacementContainerIsNeverRestartedForTheInstanceItReplaced
   ASSERT_TRUE(wait_until([&] { return count_events(status_of(proxy), "restart_failed", old_instance) >= 1; },
                          20s))
       << proxy.runtime().status_json();
+  // The command was told which container it runs in.
+  EXPECT_EQ(instance_status(status_of(proxy), "web", old_instance)["last_restart"]["output_tail"],
+            old_id + "\n");
   // Replaced: the old container goes, the new one serves on its own address, and the
   // name does not say so yet.
   ASSERT_TRUE(ds::remove_container(socket_, old_id));
