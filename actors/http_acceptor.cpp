@@ -161,7 +161,7 @@ http_acceptor_impl::behavior_type http_acceptor(
         auto& state = self->state;
         if (state.drain_waiters.empty()) return;
         auto busy = state.workers.size() - state.drained_workers;
-        net::event_log().warn("drain timeout: requests still in flight on {} I/O thread(s)", busy);
+        net::event_log().warn("drain timeout: requests or tunnels still open on {} I/O thread(s); closing them", busy);
         finish_drain(state, busy);
       },
   };

@@ -151,7 +151,14 @@ struct timeout_config {
   milliseconds client_idle{60000};
   /// An idle pooled upstream connection is closed after this.
   milliseconds upstream_idle{60000};
-  /// On SIGTERM/SIGINT, how long in-flight requests may take to finish.
+  /// A tunnel (WebSocket after its 101) with no byte in either direction is closed
+  /// after this. An hour, HAProxy's suggested `timeout tunnel`: long enough for an idle
+  /// WebSocket whose application pings every few minutes (browsers send no pings of
+  /// their own), short enough that a peer that vanished without a FIN frees its two
+  /// sockets the same hour.
+  milliseconds tunnel_idle{3600000};
+  /// On SIGTERM/SIGINT, how long in-flight requests and open tunnels may take to
+  /// finish; what is still open then is closed.
   milliseconds drain{10000};
 };
 

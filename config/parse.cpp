@@ -425,10 +425,12 @@ timeout_config read_timeouts(const node& n) {
       {"client_header", &timeout_config::client_header},
       {"client_idle", &timeout_config::client_idle},
       {"upstream_idle", &timeout_config::upstream_idle},
+      {"tunnel_idle", &timeout_config::tunnel_idle},
       {"drain", &timeout_config::drain},
   };
   n.expect_object_with_keys(
-      {"connect", "upstream_response", "client_header", "client_idle", "upstream_idle", "drain"});
+      {"connect", "upstream_response", "client_header", "client_idle", "upstream_idle",
+       "tunnel_idle", "drain"});
   timeout_config timeouts;
   for (const auto& [key, field] : fields) {
     if (auto v = n.member(key)) timeouts.*field = read_positive_duration(*v);

@@ -7,6 +7,7 @@
 
 #include "net/client_session.hpp"
 #include "net/logging.hpp"
+#include "net/tunnel.hpp"
 
 namespace dockmaster::net {
 
@@ -59,6 +60,10 @@ void proxy_worker::run() {
 void proxy_worker::sweep() {
   auto now = client_session::clock::now();
   for (auto* session : sessions_) session->check_deadlines(now);
+  // Closing a tunnel may end it, which erases it from the set: copy first.
+  std::vector<tunnel*> tunnels(tunnels_.begin(), tunnels_.end());
+  for (auto* relay : tunnels)
+    if (tunnels_.count(relay)) relay->check_deadlines(now);
   pool_.close_expired(now);
   // Ten sweeps a second: the counts go out about once a second.
   if (++sweeps_since_report_ >= 10) {
@@ -197,9 +202,20 @@ void proxy_worker::session_started(client_session* session) { sessions_.insert(s
 
 void proxy_worker::session_ended(client_session* session) { sessions_.erase(session); }
 
+void proxy_worker::tunnel_started(tunnel* relay) { tunnels_.insert(relay); }
+
+void proxy_worker::tunnel_ended(tunnel* relay) {
+  tunnels_.erase(relay);
+  check_drained();
+}
+
 void proxy_worker::request_finished() {
   if (requests_in_flight_ > 0) --requests_in_flight_;
-  if (draining_ && requests_in_flight_ == 0 && on_drained_) {
+  check_drained();
+}
+
+void proxy_worker::check_drained() {
+  if (draining_ && requests_in_flight_ == 0 && tunnels_.empty() && on_drained_) {
     auto done = std::move(on_drained_);
     on_drained_ = nullptr;
     done();
@@ -216,10 +232,8 @@ void proxy_worker::drain(std::function<void()> on_drained) {
     for (auto* session : sessions)
       if (sessions_.count(session)) session->close_if_idle();
     pool_.clear();
-    if (requests_in_flight_ == 0)
-      on_drained();
-    else
-      on_drained_ = std::move(on_drained);
+    on_drained_ = std::move(on_drained);
+    check_drained();
   });
 }
 

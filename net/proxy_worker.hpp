@@ -21,6 +21,7 @@
 namespace dockmaster::net {
 
 class client_session;
+class tunnel;
 
 /// One address of a service as one I/O thread sees it.
 struct upstream_target {
@@ -72,7 +73,7 @@ class proxy_worker {
   /// The deployment's state (JSON) that the status path answers with.
   void update_status(std::shared_ptr<const std::string> status_json);
   /// Stops accepting, closes idle client connections and calls `on_drained` (on the
-  /// worker thread) once no request is in flight.
+  /// worker thread) once no request is in flight and no tunnel is open.
   void drain(std::function<void()> on_drained);
   void stop();
 
@@ -104,6 +105,10 @@ class proxy_worker {
 
   void session_started(client_session* session);
   void session_ended(client_session* session);
+  /// Open tunnels are swept for their idle timeout, and drain waits for them (up to
+  /// the drain timeout, after which stopping the worker closes them).
+  void tunnel_started(tunnel* relay);
+  void tunnel_ended(tunnel* relay);
   void request_started() { ++requests_in_flight_; }
   void request_finished();
   bool draining() const { return draining_; }
@@ -115,6 +120,8 @@ class proxy_worker {
   void sweep();
   /// Hands what was counted since the last report to settings().on_traffic.
   void report_traffic();
+  /// Calls the drain's callback once nothing is in flight.
+  void check_drained();
 
   std::shared_ptr<const proxy_settings> settings_;
   // Destroyed explicitly first, so that the sessions its pending handlers own end
@@ -126,6 +133,7 @@ class proxy_worker {
   std::map<std::string, service_targets> services_;
   upstream_pool pool_;
   std::unordered_set<client_session*> sessions_;
+  std::unordered_set<tunnel*> tunnels_;
   std::vector<std::unique_ptr<char[]>> spare_body_buffers_;
   std::shared_ptr<const std::string> status_json_;
   std::set<boost::asio::ip::tcp::endpoint> current_endpoints_;
