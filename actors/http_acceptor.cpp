@@ -20,21 +20,27 @@ http_acceptor_state::~http_acceptor_state() {
 
 namespace {
 
-/// Opens every listen address on every worker; the first worker's port is reused by
-/// the others, so that port 0 gives one ephemeral port shared by all threads.
+/// Opens every listen address on every worker. The address is claimed first (no other
+/// process may hold it, see proxy_worker::claim_port), which also picks the port for
+/// port 0: one ephemeral port shared by all threads.
 void bind_listeners(http_acceptor_state& state, const config::config& cfg) {
   for (const auto& address : cfg.listen) {
     boost::system::error_code ec;
     auto ip = boost::asio::ip::make_address(address.host == "*" ? "0.0.0.0" : address.host, ec);
     if (ec) throw std::runtime_error("cannot listen on " + address.host + ": not an IP address");
     std::uint16_t port = address.port;
-    for (auto& worker : state.workers) {
-      try {
-        port = worker->listen(tcp::endpoint(ip, port));
-      } catch (const boost::system::system_error& e) {
-        throw std::runtime_error("cannot listen on " + address.host + ":" +
-                                 std::to_string(port) + ": " + e.code().message());
-      }
+    auto shown = [&] {
+      return ip.is_v6() ? "[" + address.host + "]:" + std::to_string(port)
+                        : address.host + ":" + std::to_string(port);
+    };
+    try {
+      port = net::proxy_worker::claim_port(tcp::endpoint(ip, port));
+      for (auto& worker : state.workers) port = worker->listen(tcp::endpoint(ip, port));
+    } catch (const boost::system::system_error& e) {
+      std::string why = e.code().message();
+      if (e.code() == boost::asio::error::address_in_use)
+        why += " (another process listens there, perhaps another dockmaster; only one can serve an address)";
+      throw std::runtime_error("cannot listen on " + shown() + ": " + why);
     }
     state.ports.push_back(port);
   }

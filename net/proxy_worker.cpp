@@ -35,6 +35,26 @@ proxy_worker::~proxy_worker() {
   io_.reset();
 }
 
+std::uint16_t proxy_worker::claim_port(const tcp::endpoint& endpoint) {
+  // The workers share their port through SO_REUSEPORT, and so could any other process
+  // of the same user: a second dockmaster on the same address would start without an
+  // error and take part of the traffic. A socket bound WITHOUT SO_REUSEPORT conflicts
+  // with every listening socket on the address, reuseport or not, so this probe's bind
+  // fails with EADDRINUSE when another process serves it (SO_REUSEADDR only lets it past
+  // connections in TIME_WAIT). It is closed before the workers bind. For port 0 it is
+  // the probe that picks the port, so that the group never lands on a port that another
+  // reuseport group holds. What it leaves open: a process that binds with SO_REUSEPORT
+  // between the probe's close and the first worker's listen still joins the group; that
+  // window is a few system calls long, and only at start.
+  asio::io_context io;
+  tcp::acceptor probe(io);
+  probe.open(endpoint.protocol());
+  probe.set_option(asio::socket_base::reuse_address(true));
+  if (endpoint.protocol() == tcp::v6()) probe.set_option(asio::ip::v6_only(true));
+  probe.bind(endpoint);
+  return probe.local_endpoint().port();
+}
+
 std::uint16_t proxy_worker::listen(const tcp::endpoint& endpoint) {
   auto acceptor = std::make_unique<tcp::acceptor>(*io_);
   acceptor->open(endpoint.protocol());

@@ -58,7 +58,14 @@ class proxy_worker {
   explicit proxy_worker(std::shared_ptr<const proxy_settings> settings);
   ~proxy_worker();
 
+  /// Makes sure that no other socket holds `endpoint` before the workers' listeners
+  /// share it, and returns the port to give them (for port 0: a free one the kernel
+  /// picked). Throws boost::system::system_error, EADDRINUSE when another process
+  /// listens there, with or without SO_REUSEPORT.
+  static std::uint16_t claim_port(const boost::asio::ip::tcp::endpoint& endpoint);
+
   /// Opens a listening socket on `endpoint` (port 0: any port) and returns the port.
+  /// SO_REUSEPORT: every worker opens one on the same address; claim_port() first.
   /// Throws boost::system::system_error.
   std::uint16_t listen(const boost::asio::ip::tcp::endpoint& endpoint);
 
