@@ -1,5 +1,7 @@
 #include "actors/http_acceptor.hpp"
 
+#include <limits>
+
 #include <boost/asio/ip/address.hpp>
 #include <caf/send.hpp>
 
@@ -46,6 +48,27 @@ void bind_listeners(http_acceptor_state& state, const config::config& cfg) {
   }
 }
 
+/// Says at start what the client connection limit is, and when the configured one is
+/// more than the descriptor limit lets the process hold.
+void report_connection_limit(const config::config& cfg, const net::proxy_settings& settings) {
+  const auto max = settings.accepting->clients.max();
+  const auto files = net::open_files_limit();
+  if (cfg.limits.max_client_connections == 0) {
+    net::event_log().info("client connection limit: {} (from the descriptor limit {}; "
+                          "limits.max_client_connections sets it)",
+                          max, files == std::numeric_limits<std::uint64_t>::max() ? std::string("unlimited")
+                                                                                   : std::to_string(files));
+    return;
+  }
+  // Each client connection takes a descriptor, and usually one to its upstream.
+  const std::uint64_t fit = files > 64 ? (files - 64) / 2 : 0;
+  if (max > fit)
+    net::event_log().warn("limits.max_client_connections = {} is more than the descriptor limit {} "
+                          "(RLIMIT_NOFILE) leaves room for (about {}): accepts will fail for lack of "
+                          "descriptors first",
+                          max, files, fit);
+}
+
 void finish_drain(http_acceptor_state& state, std::uint64_t busy_threads) {
   for (auto& promise : state.drain_waiters) promise.deliver(drain_result{busy_threads});
   state.drain_waiters.clear();
@@ -73,6 +96,7 @@ http_acceptor_impl::behavior_type http_acceptor(
   };
   for (std::size_t i = 0; i < cfg.actor_system.io_threads; ++i)
     state.workers.push_back(std::make_shared<net::proxy_worker>(settings));
+  report_connection_limit(cfg, *settings);
   try {
     bind_listeners(state, cfg);
     for (auto& worker : state.workers)

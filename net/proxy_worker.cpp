@@ -28,6 +28,7 @@ proxy_worker::proxy_worker(std::shared_ptr<const proxy_settings> settings)
 }
 
 proxy_worker::~proxy_worker() {
+  destroying_ = true;
   work_.reset();
   listeners_.clear();
   sweep_timer_.reset();
@@ -65,9 +66,14 @@ std::uint16_t proxy_worker::listen(const tcp::endpoint& endpoint) {
   if (endpoint.protocol() == tcp::v6()) acceptor->set_option(asio::ip::v6_only(true));
   acceptor->bind(endpoint);
   acceptor->listen(asio::socket_base::max_listen_connections);
-  auto port = acceptor->local_endpoint().port();
-  listeners_.push_back(std::move(acceptor));
-  return port;
+  auto local = acceptor->local_endpoint();
+  listener added;
+  added.address = (local.address().is_v6() ? "[" + local.address().to_string() + "]"
+                                           : local.address().to_string()) +
+                  ":" + std::to_string(local.port());
+  added.acceptor = std::move(acceptor);
+  listeners_.push_back(std::move(added));
+  return local.port();
 }
 
 void proxy_worker::run() {
@@ -80,6 +86,8 @@ void proxy_worker::sweep() {
   auto now = client_session::clock::now();
   for (auto* session : sessions_) session->check_deadlines(now);
   pool_.close_expired(now);
+  // A place may have freed on another thread: this one would not hear of it otherwise.
+  if (!draining_ && any_at_limit() && settings_->accepting->clients.has_room()) resume_accepting();
   // Ten sweeps a second: the counts go out about once a second.
   if (++sweeps_since_report_ >= 10) {
     sweeps_since_report_ = 0;
@@ -114,17 +122,68 @@ messages::traffic_delta* proxy_worker::traffic_of(const std::string& service) {
   return found == services_.end() ? nullptr : &found->second.traffic;
 }
 
-void proxy_worker::do_accept(std::size_t listener) {
-  listeners_[listener]->async_accept([this, listener](boost::system::error_code ec, tcp::socket socket) {
+void proxy_worker::do_accept(std::size_t index) {
+  auto& l = listeners_[index];
+  l.state = listener::state::accepting;
+  l.acceptor->async_accept([this, index](boost::system::error_code ec, tcp::socket socket) {
     if (ec == asio::error::operation_aborted || draining_) return;
     if (ec) {
       // Out of file descriptors and the like: log, and keep accepting.
       event_log().warn("accept failed: {}", ec.message());
-    } else {
-      std::make_shared<client_session>(*this, std::move(socket))->start();
+      return do_accept(index);
     }
-    do_accept(listener);
+    auto& clients = settings_->accepting->clients;
+    if (!clients.try_take()) {
+      // Another thread took the last place since this one last looked.
+      listeners_[index].waiting.emplace(std::move(socket));
+      return stop_at_limit(index);
+    }
+    start_session(std::move(socket));
+    // At the limit nothing more is taken from the backlog: the kernel keeps further
+    // connections there (the client's connect has succeeded, nothing is reset) until a
+    // place frees, as HAProxy does at maxconn.
+    if (!clients.has_room()) return stop_at_limit(index);
+    do_accept(index);
   });
+}
+
+void proxy_worker::start_session(tcp::socket socket) {
+  std::make_shared<client_session>(*this, std::move(socket))->start();
+}
+
+void proxy_worker::stop_at_limit(std::size_t index) {
+  listeners_[index].state = listener::state::at_limit;
+  auto& accepting = *settings_->accepting;
+  std::uint64_t held_back = 0;
+  if (!accepting.limit_warnings.allow(log_throttle::clock::now(), held_back)) return;
+  event_log().warn(
+      "client connection limit reached: {} connections open (limits.max_client_connections = {}); "
+      "not accepting, new connections wait in the listen backlog until one closes{}",
+      accepting.clients.open(), accepting.clients.max(),
+      held_back ? " (listeners stopped at the limit " + std::to_string(held_back) +
+                      " more times since the last warning)"
+                : "");
+}
+
+bool proxy_worker::any_at_limit() const {
+  return std::any_of(listeners_.begin(), listeners_.end(),
+                     [](const listener& l) { return l.state == listener::state::at_limit; });
+}
+
+void proxy_worker::resume_accepting() {
+  if (draining_) return;
+  auto& clients = settings_->accepting->clients;
+  for (std::size_t i = 0; i < listeners_.size(); ++i) {
+    auto& l = listeners_[i];
+    if (l.state != listener::state::at_limit) continue;
+    if (l.waiting) {
+      if (!clients.try_take()) return;  // still full
+      auto socket = std::move(*l.waiting);
+      l.waiting.reset();
+      start_session(std::move(socket));
+    }
+    if (clients.has_room()) do_accept(i);
+  }
 }
 
 void proxy_worker::update_service(service_update update) {
@@ -215,7 +274,18 @@ void proxy_worker::give_back_body_buffer(std::unique_ptr<char[]> buffer) {
 
 void proxy_worker::session_started(client_session* session) { sessions_.insert(session); }
 
-void proxy_worker::session_ended(client_session* session) { sessions_.erase(session); }
+void proxy_worker::session_ended(client_session* session) {
+  if (sessions_.erase(session) == 0) return;
+  settings_->accepting->clients.give_back();
+  // This thread's listener accepts again at once. Not from here: this runs in a
+  // session's destructor, in the middle of whatever handler let it go.
+  if (destroying_ || draining_ || resume_posted_ || !any_at_limit()) return;
+  resume_posted_ = true;
+  asio::post(*io_, [this] {
+    resume_posted_ = false;
+    resume_accepting();
+  });
+}
 
 void proxy_worker::request_finished() {
   if (requests_in_flight_ > 0) --requests_in_flight_;
@@ -230,7 +300,10 @@ void proxy_worker::drain(std::function<void()> on_drained) {
   asio::post(*io_, [this, on_drained = std::move(on_drained)]() mutable {
     draining_ = true;
     boost::system::error_code ignored;
-    for (auto& listener : listeners_) listener->close(ignored);
+    for (auto& l : listeners_) {
+      l.acceptor->close(ignored);
+      l.waiting.reset();  // never served: refused like a connection still in the backlog
+    }
     // Closing may end sessions, which erases them from the set: copy first.
     std::vector<client_session*> sessions(sessions_.begin(), sessions_.end());
     for (auto* session : sessions)

@@ -109,6 +109,8 @@ class proxy_worker {
   void give_back_body_buffer(std::unique_ptr<char[]> buffer);
   static constexpr std::size_t body_buffer_size = 32 * 1024;
 
+  /// Every session is started by do_accept(), which took its place under
+  /// limits.max_client_connections; session_ended() gives the place back.
   void session_started(client_session* session);
   void session_ended(client_session* session);
   void request_started() { ++requests_in_flight_; }
@@ -117,7 +119,23 @@ class proxy_worker {
   const std::shared_ptr<const std::string>& status_json() const { return status_json_; }
 
  private:
+  /// One listening socket and why it is not accepting, when it is not.
+  struct listener {
+    std::unique_ptr<boost::asio::ip::tcp::acceptor> acceptor;
+    std::string address;  // host:port, for the logs
+    enum class state { accepting, at_limit } state = state::accepting;
+    /// At the limit: a connection accepted just when another thread took the last
+    /// place. It waits here, unserved, as the others wait in the backlog.
+    std::optional<boost::asio::ip::tcp::socket> waiting;
+  };
+
   void do_accept(std::size_t listener);
+  void start_session(boost::asio::ip::tcp::socket socket);
+  /// The listener stops accepting until a place under the limit frees.
+  void stop_at_limit(std::size_t listener);
+  /// Accepts again on every listener stopped at the limit, as far as places are free.
+  void resume_accepting();
+  bool any_at_limit() const;
   /// Checks every session's deadlines, then waits for the next round.
   void sweep();
   /// Hands what was counted since the last report to settings().on_traffic.
@@ -128,7 +146,7 @@ class proxy_worker {
   // while the members they report to still exist.
   std::unique_ptr<boost::asio::io_context> io_;
   std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
-  std::vector<std::unique_ptr<boost::asio::ip::tcp::acceptor>> listeners_;
+  std::vector<listener> listeners_;
   std::unique_ptr<boost::asio::steady_timer> sweep_timer_;
   std::map<std::string, service_targets> services_;
   upstream_pool pool_;
@@ -139,6 +157,9 @@ class proxy_worker {
   std::uint64_t requests_in_flight_ = 0;
   unsigned sweeps_since_report_ = 0;
   bool draining_ = false;
+  /// Set while the worker is destroyed: sessions that end then post nothing.
+  bool destroying_ = false;
+  bool resume_posted_ = false;
   std::function<void()> on_drained_;
 };
 
