@@ -65,7 +65,7 @@ void report_connection_limit(const config::config& cfg, const net::proxy_setting
   if (max > fit)
     net::event_log().warn("limits.max_client_connections = {} is more than the descriptor limit {} "
                           "(RLIMIT_NOFILE) leaves room for (about {}): accepts will fail for lack of "
-                          "descriptors first",
+                          "descriptors first, and each failure pauses accepting for a moment",
                           max, files, fit);
 }
 

@@ -70,8 +70,9 @@ struct accept_control {
   explicit accept_control(std::size_t max_client_connections) : clients(max_client_connections) {}
 
   connection_limit clients;
-  /// "connection limit reached": at most once per 10 s.
+  /// "connection limit reached" and "accept failed": each at most once per 10 s.
   log_throttle limit_warnings{std::chrono::seconds(10)};
+  log_throttle accept_failures{std::chrono::seconds(10)};
 };
 
 /// The soft RLIMIT_NOFILE of this process (max of uint64 when unlimited).

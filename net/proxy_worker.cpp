@@ -1,6 +1,7 @@
 #include "net/proxy_worker.hpp"
 
 #include <algorithm>
+#include <cerrno>
 
 #include <boost/asio/ip/v6_only.hpp>
 #include <boost/asio/post.hpp>
@@ -72,6 +73,7 @@ std::uint16_t proxy_worker::listen(const tcp::endpoint& endpoint) {
                                            : local.address().to_string()) +
                   ":" + std::to_string(local.port());
   added.acceptor = std::move(acceptor);
+  added.retry_timer = std::make_unique<asio::steady_timer>(*io_);
   listeners_.push_back(std::move(added));
   return local.port();
 }
@@ -127,11 +129,8 @@ void proxy_worker::do_accept(std::size_t index) {
   l.state = listener::state::accepting;
   l.acceptor->async_accept([this, index](boost::system::error_code ec, tcp::socket socket) {
     if (ec == asio::error::operation_aborted || draining_) return;
-    if (ec) {
-      // Out of file descriptors and the like: log, and keep accepting.
-      event_log().warn("accept failed: {}", ec.message());
-      return do_accept(index);
-    }
+    if (ec) return accept_failed(index, ec);
+    listeners_[index].backoff = std::chrono::milliseconds(0);
     auto& clients = settings_->accepting->clients;
     if (!clients.try_take()) {
       // Another thread took the last place since this one last looked.
@@ -184,6 +183,45 @@ void proxy_worker::resume_accepting() {
     }
     if (clients.has_room()) do_accept(i);
   }
+}
+
+void proxy_worker::accept_failed(std::size_t index, const boost::system::error_code& ec) {
+  auto& l = listeners_[index];
+  auto& accepting = *settings_->accepting;
+  const int code = ec.category() == boost::system::system_category() ? ec.value() : 0;
+  // Errors of the one connection being accepted (accept(2) passes pending network
+  // errors on): the next connection may well be fine.
+  const bool this_connection_only =
+      code == ECONNABORTED || code == EPROTO || code == EPERM || code == ENETDOWN || code == ENOPROTOOPT ||
+      code == EHOSTDOWN || code == ENONET || code == EHOSTUNREACH || code == EOPNOTSUPP ||
+      code == ENETUNREACH || code == EINTR || code == EAGAIN;
+  const bool exhausted = code == EMFILE || code == ENFILE || code == ENOBUFS || code == ENOMEM;
+  // Anything else cannot be expected to clear by itself either: retrying at once would
+  // spin, since the listener stays readable while the connection waits in its backlog.
+  if (!this_connection_only) {
+    l.backoff = l.backoff.count() == 0 ? std::chrono::milliseconds(100)
+                                       : std::min(l.backoff * 2, std::chrono::milliseconds(1000));
+  }
+  std::uint64_t held_back = 0;
+  if (accepting.accept_failures.allow(log_throttle::clock::now(), held_back)) {
+    std::string more = held_back ? " (" + std::to_string(held_back) + " more failed accepts since the last line)" : "";
+    if (this_connection_only)
+      event_log().warn("accept failed on {}: {}{}", l.address, ec.message(), more);
+    else
+      event_log().warn("accept failed on {}: {}{}; not accepting for {} ms, then trying again{}", l.address,
+                       ec.message(),
+                       exhausted ? " (out of file descriptors or memory: " + std::to_string(sessions_.size()) +
+                                       " client connections on this I/O thread, " +
+                                       std::to_string(accepting.clients.open()) + " in all)"
+                                 : "",
+                       l.backoff.count(), more);
+  }
+  if (this_connection_only) return do_accept(index);
+  l.state = listener::state::backing_off;
+  l.retry_timer->expires_after(l.backoff);
+  l.retry_timer->async_wait([this, index](boost::system::error_code ec) {
+    if (!ec && !draining_) do_accept(index);
+  });
 }
 
 void proxy_worker::update_service(service_update update) {
@@ -302,6 +340,7 @@ void proxy_worker::drain(std::function<void()> on_drained) {
     boost::system::error_code ignored;
     for (auto& l : listeners_) {
       l.acceptor->close(ignored);
+      l.retry_timer->cancel();
       l.waiting.reset();  // never served: refused like a connection still in the backlog
     }
     // Closing may end sessions, which erases them from the set: copy first.

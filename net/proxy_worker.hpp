@@ -123,10 +123,13 @@ class proxy_worker {
   struct listener {
     std::unique_ptr<boost::asio::ip::tcp::acceptor> acceptor;
     std::string address;  // host:port, for the logs
-    enum class state { accepting, at_limit } state = state::accepting;
+    enum class state { accepting, at_limit, backing_off } state = state::accepting;
     /// At the limit: a connection accepted just when another thread took the last
     /// place. It waits here, unserved, as the others wait in the backlog.
     std::optional<boost::asio::ip::tcp::socket> waiting;
+    /// After an accept that failed for lack of descriptors or memory.
+    std::unique_ptr<boost::asio::steady_timer> retry_timer;
+    std::chrono::milliseconds backoff{0};
   };
 
   void do_accept(std::size_t listener);
@@ -136,6 +139,10 @@ class proxy_worker {
   /// Accepts again on every listener stopped at the limit, as far as places are free.
   void resume_accepting();
   bool any_at_limit() const;
+  /// An accept failed: retried at once for an error of that one connection, after a
+  /// back-off (100 ms, doubling up to 1 s) otherwise, so that running out of
+  /// descriptors (EMFILE) does not spin.
+  void accept_failed(std::size_t listener, const boost::system::error_code& ec);
   /// Checks every session's deadlines, then waits for the next round.
   void sweep();
   /// Hands what was counted since the last report to settings().on_traffic.

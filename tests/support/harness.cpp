@@ -15,6 +15,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <iterator>
 #include <sstream>
 #include <stdexcept>
 
@@ -267,6 +268,23 @@ dockmaster_process::~dockmaster_process() {
   if (std::uncaught_exceptions() > 0 || ::testing::Test::HasFailure())
     std::fprintf(stderr, "--- stderr of dockmaster (pid %d) ---\n%s--- end ---\n",
                  static_cast<int>(process_->pid()), process_->stderr_text().c_str());
+}
+
+std::optional<std::chrono::milliseconds> cpu_time(pid_t pid) {
+  std::ifstream file("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+  // The command name, in parentheses, may hold spaces: fields are counted after it.
+  auto close = stat.rfind(')');
+  if (close == std::string::npos) return std::nullopt;
+  std::istringstream fields(stat.substr(close + 1));
+  std::string field;
+  unsigned long long utime = 0, stime = 0;
+  // After the name: state (field 3) ... utime is field 14, stime field 15.
+  for (int i = 3; i <= 13; ++i) fields >> field;
+  if (!(fields >> utime >> stime)) return std::nullopt;
+  const long ticks = ::sysconf(_SC_CLK_TCK);
+  if (ticks <= 0) return std::nullopt;
+  return std::chrono::milliseconds((utime + stime) * 1000 / static_cast<unsigned long long>(ticks));
 }
 
 std::optional<std::uint64_t> vm_rss_kib(pid_t pid) { return status_kib(pid, "VmRSS:"); }

@@ -155,6 +155,9 @@ class dockmaster_process {
   std::uint16_t port_ = 0;
 };
 
+/// CPU time (user + system) a process has used so far, from /proc/PID/stat.
+std::optional<std::chrono::milliseconds> cpu_time(pid_t pid);
+
 /// VmRSS (resident now) and VmHWM (peak resident) of a process in KiB, from
 /// /proc/PID/status.
 std::optional<std::uint64_t> vm_rss_kib(pid_t pid);
