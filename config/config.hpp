@@ -167,6 +167,12 @@ struct limit_config {
   std::uint64_t max_body_bytes = 100ull * 1024 * 1024;
   /// Idle keep-alive connections kept per upstream instance and I/O thread.
   std::size_t max_idle_upstream_connections = 64;
+  /// Open client connections of the whole process, every I/O thread together (as
+  /// HAProxy's maxconn, or nginx's worker_connections times the workers). At the limit
+  /// the listeners stop accepting: new connections wait in the kernel's listen backlog
+  /// (they are not reset) until an open one closes. 0, the default: derived at start
+  /// from the descriptor limit, see default_max_client_connections().
+  std::size_t max_client_connections = 0;
 };
 
 struct scheduler_config {
