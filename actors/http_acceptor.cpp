@@ -1,5 +1,7 @@
 #include "actors/http_acceptor.hpp"
 
+#include <limits>
+
 #include <boost/asio/ip/address.hpp>
 #include <caf/send.hpp>
 
@@ -20,24 +22,51 @@ http_acceptor_state::~http_acceptor_state() {
 
 namespace {
 
-/// Opens every listen address on every worker; the first worker's port is reused by
-/// the others, so that port 0 gives one ephemeral port shared by all threads.
+/// Opens every listen address on every worker. The address is claimed first (no other
+/// process may hold it, see proxy_worker::claim_port), which also picks the port for
+/// port 0: one ephemeral port shared by all threads.
 void bind_listeners(http_acceptor_state& state, const config::config& cfg) {
   for (const auto& address : cfg.listen) {
     boost::system::error_code ec;
     auto ip = boost::asio::ip::make_address(address.host == "*" ? "0.0.0.0" : address.host, ec);
     if (ec) throw std::runtime_error("cannot listen on " + address.host + ": not an IP address");
     std::uint16_t port = address.port;
-    for (auto& worker : state.workers) {
-      try {
-        port = worker->listen(tcp::endpoint(ip, port));
-      } catch (const boost::system::system_error& e) {
-        throw std::runtime_error("cannot listen on " + address.host + ":" +
-                                 std::to_string(port) + ": " + e.code().message());
-      }
+    auto shown = [&] {
+      return ip.is_v6() ? "[" + address.host + "]:" + std::to_string(port)
+                        : address.host + ":" + std::to_string(port);
+    };
+    try {
+      port = net::proxy_worker::claim_port(tcp::endpoint(ip, port));
+      for (auto& worker : state.workers) port = worker->listen(tcp::endpoint(ip, port));
+    } catch (const boost::system::system_error& e) {
+      std::string why = e.code().message();
+      if (e.code() == boost::asio::error::address_in_use)
+        why += " (another process listens there, perhaps another dockmaster; only one can serve an address)";
+      throw std::runtime_error("cannot listen on " + shown() + ": " + why);
     }
     state.ports.push_back(port);
   }
+}
+
+/// Says at start what the client connection limit is, and when the configured one is
+/// more than the descriptor limit lets the process hold.
+void report_connection_limit(const config::config& cfg, const net::proxy_settings& settings) {
+  const auto max = settings.accepting->clients.max();
+  const auto files = net::open_files_limit();
+  if (cfg.limits.max_client_connections == 0) {
+    net::event_log().info("client connection limit: {} (from the descriptor limit {}; "
+                          "limits.max_client_connections sets it)",
+                          max, files == std::numeric_limits<std::uint64_t>::max() ? std::string("unlimited")
+                                                                                   : std::to_string(files));
+    return;
+  }
+  // Each client connection takes a descriptor, and usually one to its upstream.
+  const std::uint64_t fit = files > 64 ? (files - 64) / 2 : 0;
+  if (max > fit)
+    net::event_log().warn("limits.max_client_connections = {} is more than the descriptor limit {} "
+                          "(RLIMIT_NOFILE) leaves room for (about {}): accepts will fail for lack of "
+                          "descriptors first, and each failure pauses accepting for a moment",
+                          max, files, fit);
 }
 
 void finish_drain(http_acceptor_state& state, std::uint64_t busy_threads) {
@@ -67,6 +96,7 @@ http_acceptor_impl::behavior_type http_acceptor(
   };
   for (std::size_t i = 0; i < cfg.actor_system.io_threads; ++i)
     state.workers.push_back(std::make_shared<net::proxy_worker>(settings));
+  report_connection_limit(cfg, *settings);
   try {
     bind_listeners(state, cfg);
     for (auto& worker : state.workers)
@@ -161,7 +191,7 @@ http_acceptor_impl::behavior_type http_acceptor(
         auto& state = self->state;
         if (state.drain_waiters.empty()) return;
         auto busy = state.workers.size() - state.drained_workers;
-        net::event_log().warn("drain timeout: requests still in flight on {} I/O thread(s)", busy);
+        net::event_log().warn("drain timeout: requests or tunnels still open on {} I/O thread(s); closing them", busy);
         finish_drain(state, busy);
       },
   };

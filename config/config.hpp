@@ -151,7 +151,14 @@ struct timeout_config {
   milliseconds client_idle{60000};
   /// An idle pooled upstream connection is closed after this.
   milliseconds upstream_idle{60000};
-  /// On SIGTERM/SIGINT, how long in-flight requests may take to finish.
+  /// A tunnel (WebSocket after its 101) with no byte in either direction is closed
+  /// after this. An hour, HAProxy's suggested `timeout tunnel`: long enough for an idle
+  /// WebSocket whose application pings every few minutes (browsers send no pings of
+  /// their own), short enough that a peer that vanished without a FIN frees its two
+  /// sockets the same hour.
+  milliseconds tunnel_idle{3600000};
+  /// On SIGTERM/SIGINT, how long in-flight requests and open tunnels may take to
+  /// finish; what is still open then is closed.
   milliseconds drain{10000};
 };
 
@@ -160,6 +167,12 @@ struct limit_config {
   std::uint64_t max_body_bytes = 100ull * 1024 * 1024;
   /// Idle keep-alive connections kept per upstream instance and I/O thread.
   std::size_t max_idle_upstream_connections = 64;
+  /// Open client connections of the whole process, every I/O thread together (as
+  /// HAProxy's maxconn, or nginx's worker_connections times the workers). At the limit
+  /// the listeners stop accepting: new connections wait in the kernel's listen backlog
+  /// (they are not reset) until an open one closes. 0, the default: derived at start
+  /// from the descriptor limit, see default_max_client_connections().
+  std::size_t max_client_connections = 0;
 };
 
 struct scheduler_config {

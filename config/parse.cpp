@@ -425,10 +425,12 @@ timeout_config read_timeouts(const node& n) {
       {"client_header", &timeout_config::client_header},
       {"client_idle", &timeout_config::client_idle},
       {"upstream_idle", &timeout_config::upstream_idle},
+      {"tunnel_idle", &timeout_config::tunnel_idle},
       {"drain", &timeout_config::drain},
   };
   n.expect_object_with_keys(
-      {"connect", "upstream_response", "client_header", "client_idle", "upstream_idle", "drain"});
+      {"connect", "upstream_response", "client_header", "client_idle", "upstream_idle",
+       "tunnel_idle", "drain"});
   timeout_config timeouts;
   for (const auto& [key, field] : fields) {
     if (auto v = n.member(key)) timeouts.*field = read_positive_duration(*v);
@@ -436,9 +438,13 @@ timeout_config read_timeouts(const node& n) {
   return timeouts;
 }
 
+/// Far above what one process can hold open (each connection is a descriptor, and the
+/// kernel's nr_open defaults to about a million): a larger number is surely a typo.
+constexpr std::uint64_t max_client_connections_limit = 10'000'000;
+
 limit_config read_limits(const node& n) {
-  n.expect_object_with_keys(
-      {"max_header_bytes", "max_body_bytes", "max_idle_upstream_connections"});
+  n.expect_object_with_keys({"max_header_bytes", "max_body_bytes", "max_idle_upstream_connections",
+                             "max_client_connections"});
   limit_config limits;
   // No request fits in a zero-byte header; zero body bytes or zero pooled connections
   // are meaningful (no bodies, no pooling).
@@ -446,6 +452,13 @@ limit_config read_limits(const node& n) {
   if (auto v = n.member("max_body_bytes")) limits.max_body_bytes = read_count(*v);
   if (auto v = n.member("max_idle_upstream_connections")) {
     limits.max_idle_upstream_connections = read_count(*v);
+  }
+  // Zero would never accept a connection; leaving the key out derives the limit from
+  // the descriptor limit instead.
+  if (auto v = n.member("max_client_connections")) {
+    limits.max_client_connections = read_count_at_least(*v, 1);
+    if (limits.max_client_connections > max_client_connections_limit)
+      v->fail("must be at most " + std::to_string(max_client_connections_limit));
   }
   return limits;
 }
@@ -590,6 +603,13 @@ milliseconds parse_duration(const json& value) {
   double amount = 0;
   stream >> amount;
   return checked_duration(amount * millis_per_unit, in_quotes(text));
+}
+
+std::size_t default_max_client_connections(std::uint64_t open_files) {
+  constexpr std::uint64_t reserved = 64;
+  constexpr std::uint64_t most = 10000;
+  if (open_files < reserved + 2) return 1;
+  return static_cast<std::size_t>(std::min(most, (open_files - reserved) / 2));
 }
 
 config default_config() {

@@ -35,6 +35,15 @@ config load_config_file(const std::string& file_name);
 /// 127.0.0.1:8000, `/` to 127.0.0.1:3000, no prefix strip.
 config default_config();
 
+/// limits.max_client_connections when the config leaves it out, for a process that may
+/// open `open_files` descriptors (the soft RLIMIT_NOFILE): each client connection holds
+/// one descriptor and, while its request is forwarded, usually one to its upstream, so
+/// half of what remains after a reserve of 64 (listeners, event loops, probes, the
+/// Docker socket, pooled upstream connections, logs), so that the limit is reached
+/// before descriptors run out; at most 10000, which bounds memory on a machine with a
+/// very high descriptor limit; at least 1.
+std::size_t default_max_client_connections(std::uint64_t open_files);
+
 /// Parses `host:port` or `[v6]:port`. Throws std::invalid_argument with a reason.
 host_port parse_host_port(const std::string& text);
 

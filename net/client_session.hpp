@@ -4,22 +4,49 @@
 #include <memory>
 #include <optional>
 #include <string>
-#include <vector>
 
-#include <boost/beast/core/flat_buffer.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/buffer_body.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/status.hpp>
 
 #include "net/proxy_worker.hpp"
+#include "net/request_checks.hpp"
 #include "net/upstream_pool.hpp"
 
 namespace dockmaster::net {
 
-/// One client connection: reads requests one after another (keep-alive), answers
-/// what the manager answers itself (404, CORS preflight, errors) and relays the rest
-/// to an upstream instance, streaming bodies in both directions piece by piece.
+class upstream_exchange;
+
+/// What the proxy knows of the request it is serving on a client connection. Reset
+/// by assignment when the next request starts, so nothing leaks from one to the next.
+struct client_request {
+  using clock = std::chrono::steady_clock;
+
+  std::string method = "-";  // as the client sent them, for the log
+  std::string target = "-";
+  std::string request_id;
+  std::string origin;
+  const config::route* route = nullptr;
+  /// The routed service's counters on this thread (null before routing).
+  messages::traffic_delta* traffic = nullptr;
+  clock::time_point started;
+  unsigned status = 0;
+  unsigned version = 11;       // the client's (the upstream always gets 1.1)
+  bool keep_alive = true;      // the client connection may serve another request
+  bool upgrade = false;        // a WebSocket handshake
+  bool counted = false;        // counted in the worker's requests in flight
+  bool body_started = false;   // some body bytes were read from the client
+  bool continue_sent = false;  // the client got its 100 Continue
+  bool host_missing = false;   // HTTP/1.0 without Host: the upstream gets the instance's
+  std::string upstream = "-";  // the instance that served it, for the log
+};
+
+/// The client side of one connection: reads requests one after another (keep-alive),
+/// checks each head (request_checks.hpp) and routes it, answers what the proxy answers
+/// itself (the status path, CORS preflights, errors) and hands the rest to an
+/// upstream_exchange. After a 101 it hands both sockets to a tunnel and is done.
 /// Runs entirely on its worker's thread.
 ///
 /// Timeouts are deadlines that the worker's sweep checks a few times a second, rather
@@ -28,6 +55,8 @@ namespace dockmaster::net {
 class client_session : public std::enable_shared_from_this<client_session> {
  public:
   using clock = std::chrono::steady_clock;
+  using error_code = boost::beast::error_code;
+  using request_parser = boost::beast::http::request_parser<boost::beast::http::buffer_body>;
 
   client_session(proxy_worker& worker, boost::asio::ip::tcp::socket socket);
   ~client_session();
@@ -38,110 +67,66 @@ class client_session : public std::enable_shared_from_this<client_session> {
   /// Called by the worker's sweep: cuts whatever waits past its deadline.
   void check_deadlines(clock::time_point now);
 
+  // -- what the upstream exchange of the current request uses ----------------------
+
+  boost::asio::ip::tcp::socket& socket() { return client_; }
+  boost::beast::flat_buffer& buffer() { return buffer_; }
+  request_parser& parser() { return *parser_; }
+  client_request& request() { return request_; }
+  bool closed() const { return closed_; }
+  /// The client has `timeout` for its next read or write.
+  void arm(std::chrono::milliseconds timeout) { client_deadline_ = clock::now() + timeout; }
+  /// The wait is on the upstream: no client deadline.
+  void disarm() { client_deadline_ = clock::time_point::max(); }
+  /// Answers the request with a JSON error and ends it.
+  void answer_error(boost::beast::http::status status, std::string_view message);
+  /// Ends the request (logs and counts it), then reads the next one or closes.
+  void finish_request(bool keep_client_alive);
+  /// The upstream accepted an upgrade: a tunnel takes both connections from here on,
+  /// after writing `response_head` (the 101) to the client.
+  void start_tunnel(std::unique_ptr<upstream_connection> upstream, std::string response_head);
+  void close();
+
  private:
-  using error_code = boost::beast::error_code;
-  using request_parser = boost::beast::http::request_parser<boost::beast::http::buffer_body>;
-  using response_parser = boost::beast::http::response_parser<boost::beast::http::buffer_body>;
+  // -- reading, checking and routing a request -------------------------------------
+  void read_request_head();
+  void on_request_bytes(error_code ec, std::size_t bytes);
+  /// Feeds what the buffer holds to the parser; reads more, refuses, or routes.
+  void parse_request_head();
+  void refuse(const request_refusal& refusal);
+  void route_request(const request_facts& facts);
+  void send_continue_then_forward();
+  void forward();
 
-  enum class failure { connect, connect_timeout, send, no_response, response_timeout };
-
-  // -- reading and routing a client request -----------------------------------------
-  void do_read_request();
-  void on_read_request(error_code ec, std::size_t bytes);
-  void route_request();
-
-  // -- answers made by the manager --------------------------------------------------
+  // -- answers made by the proxy ----------------------------------------------------
   void answer(boost::beast::http::status status, std::string body,
               std::string_view content_type = "application/json");
-  void answer_error(boost::beast::http::status status, std::string_view message);
   void answer_preflight();
+  void answer_options_asterisk();
+  /// Writes a prepared response and ends the request.
+  template <class Response>
+  void write_answer(std::shared_ptr<Response> response);
+  /// Closes after an answer that refused the request: the send side first, then what
+  /// the client still sends is read and dropped for a moment, so that a close with
+  /// unread bytes (a reset) cannot destroy the answer before the client reads it.
+  void close_gracefully();
+  void discard_until_closed();
 
-  // -- the upstream exchange --------------------------------------------------------
-  void try_next_upstream();
-  void on_connect(error_code ec);
-  void start_sending();
-  void read_request_body();
-  void on_request_body(error_code ec, std::size_t bytes);
-  void write_request_piece(std::size_t size, bool last);
-  void on_request_piece_written(error_code ec, std::size_t bytes);
-  void read_response_header();
-  void on_response_header(error_code ec, std::size_t bytes);
-  void read_response_body();
-  void on_response_body(error_code ec, std::size_t bytes);
-  void write_response_piece(std::size_t size, bool last);
-  void on_response_piece_written(error_code ec, std::size_t bytes);
-  /// Passive health: tells the instance's watcher (through the settings' hook) that a
-  /// request could not reach it.
-  void report_failure(upstream_target& target, failure what);
-  void upstream_failed(failure what, error_code ec);
-  /// A failed upstream operation: a timeout when the sweep cut it.
-  failure upstream_failure(failure otherwise) const;
-
-  /// Writes the pending head (if any), a body piece in the chosen framing and, with
-  /// `last`, the end of a chunked body, in one gathered write.
-  template <class Handler>
-  void write_piece(boost::asio::ip::tcp::socket& to, std::size_t size, bool last, bool chunked,
-                   Handler&& handler);
-
-  void arm_client(std::chrono::milliseconds timeout);
-  void arm_upstream(std::chrono::milliseconds timeout);
-
-  // -- WebSocket and other upgrades: a byte tunnel after the 101 --------------------
-  void start_tunnel();
-  void pump(bool to_upstream);
-
-  /// Ends the current request: logs it, returns the upstream connection to the pool
-  /// when reusable, then reads the next request or closes.
-  void finish_request(bool keep_client_alive);
-  /// Counts the answered request for its service, once.
-  void count_answered();
-  void close();
-  bool idempotent() const;
-  char* body_buffer();
+  /// Counts and logs the answered request, and takes it off the requests in flight.
+  void end_request();
 
   proxy_worker& worker_;
   boost::asio::ip::tcp::socket client_;
   boost::beast::flat_buffer buffer_;
   clock::time_point client_deadline_ = clock::time_point::max();
-  clock::time_point upstream_deadline_ = clock::time_point::max();
-  bool upstream_timed_out_ = false;
   std::string client_address_;
-  bool idle_ = false;    // waiting for the next request
+  bool idle_ = false;  // waiting for the next request
   bool closed_ = false;
+  bool lingering_ = false;  // in close_gracefully
 
-  // The current request.
-  std::optional<request_parser> request_;
-  std::optional<response_parser> response_;
-  std::string head_;             // the head waiting to go out with the first body piece
-  std::string chunk_line_;       // the size line of the chunk being written
-  bool request_sent_ = false;    // the whole request reached the upstream
-  bool response_sent_ = false;   // the whole response reached the client
-  bool client_chunked_ = false;  // the response goes to the client chunked
-  bool response_has_body_ = true;
-  bool upstream_keep_alive_ = false;  // the upstream's own word, before we rewrite it
-  const config::route* route_ = nullptr;
-  /// The routed service's counters on this thread (null before routing).
-  messages::traffic_delta* traffic_ = nullptr;
-  std::string method_;
-  std::string target_;  // as the client sent it, for the log
-  std::string request_id_;
-  std::string origin_;
-  std::chrono::steady_clock::time_point started_;
-  unsigned status_ = 0;
-  bool counted_ = false;         // counted in the worker's requests in flight
-  bool body_started_ = false;    // some request body bytes were read from the client
-  bool client_keep_alive_ = true;
-  unsigned client_version_ = 11;  // as the client sent it (the upstream always gets 1.1)
-  bool upgrade_ = false;
-  std::unique_ptr<upstream_connection> upstream_;
-  std::shared_ptr<upstream_target> target_host_;
-  std::vector<std::shared_ptr<upstream_target>> tried_;
-  failure last_failure_ = failure::connect;
-  std::unique_ptr<char[]> body_buffer_;
-
-  // Tunnel state.
-  std::unique_ptr<char[]> tunnel_buffers_[2];
-  int tunnel_open_directions_ = 0;
+  std::optional<request_parser> parser_;
+  client_request request_;
+  std::unique_ptr<upstream_exchange> exchange_;
 };
 
 }  // namespace dockmaster::net

@@ -1,12 +1,14 @@
 #include "net/proxy_worker.hpp"
 
 #include <algorithm>
+#include <cerrno>
 
 #include <boost/asio/ip/v6_only.hpp>
 #include <boost/asio/post.hpp>
 
 #include "net/client_session.hpp"
 #include "net/logging.hpp"
+#include "net/tunnel.hpp"
 
 namespace dockmaster::net {
 
@@ -28,11 +30,32 @@ proxy_worker::proxy_worker(std::shared_ptr<const proxy_settings> settings)
 }
 
 proxy_worker::~proxy_worker() {
+  destroying_ = true;
   work_.reset();
   listeners_.clear();
   sweep_timer_.reset();
   pool_.clear();
   io_.reset();
+}
+
+std::uint16_t proxy_worker::claim_port(const tcp::endpoint& endpoint) {
+  // The workers share their port through SO_REUSEPORT, and so could any other process
+  // of the same user: a second dockmaster on the same address would start without an
+  // error and take part of the traffic. A socket bound WITHOUT SO_REUSEPORT conflicts
+  // with every listening socket on the address, reuseport or not, so this probe's bind
+  // fails with EADDRINUSE when another process serves it (SO_REUSEADDR only lets it past
+  // connections in TIME_WAIT). It is closed before the workers bind. For port 0 it is
+  // the probe that picks the port, so that the group never lands on a port that another
+  // reuseport group holds. What it leaves open: a process that binds with SO_REUSEPORT
+  // between the probe's close and the first worker's listen still joins the group; that
+  // window is a few system calls long, and only at start.
+  asio::io_context io;
+  tcp::acceptor probe(io);
+  probe.open(endpoint.protocol());
+  probe.set_option(asio::socket_base::reuse_address(true));
+  if (endpoint.protocol() == tcp::v6()) probe.set_option(asio::ip::v6_only(true));
+  probe.bind(endpoint);
+  return probe.local_endpoint().port();
 }
 
 std::uint16_t proxy_worker::listen(const tcp::endpoint& endpoint) {
@@ -45,9 +68,15 @@ std::uint16_t proxy_worker::listen(const tcp::endpoint& endpoint) {
   if (endpoint.protocol() == tcp::v6()) acceptor->set_option(asio::ip::v6_only(true));
   acceptor->bind(endpoint);
   acceptor->listen(asio::socket_base::max_listen_connections);
-  auto port = acceptor->local_endpoint().port();
-  listeners_.push_back(std::move(acceptor));
-  return port;
+  auto local = acceptor->local_endpoint();
+  listener added;
+  added.address = (local.address().is_v6() ? "[" + local.address().to_string() + "]"
+                                           : local.address().to_string()) +
+                  ":" + std::to_string(local.port());
+  added.acceptor = std::move(acceptor);
+  added.retry_timer = std::make_unique<asio::steady_timer>(*io_);
+  listeners_.push_back(std::move(added));
+  return local.port();
 }
 
 void proxy_worker::run() {
@@ -59,7 +88,13 @@ void proxy_worker::run() {
 void proxy_worker::sweep() {
   auto now = client_session::clock::now();
   for (auto* session : sessions_) session->check_deadlines(now);
+  // Closing a tunnel may end it, which erases it from the set: copy first.
+  std::vector<tunnel*> tunnels(tunnels_.begin(), tunnels_.end());
+  for (auto* relay : tunnels)
+    if (tunnels_.count(relay)) relay->check_deadlines(now);
   pool_.close_expired(now);
+  // A place may have freed on another thread: this one would not hear of it otherwise.
+  if (!draining_ && any_at_limit() && settings_->accepting->clients.has_room()) resume_accepting();
   // Ten sweeps a second: the counts go out about once a second.
   if (++sweeps_since_report_ >= 10) {
     sweeps_since_report_ = 0;
@@ -94,16 +129,103 @@ messages::traffic_delta* proxy_worker::traffic_of(const std::string& service) {
   return found == services_.end() ? nullptr : &found->second.traffic;
 }
 
-void proxy_worker::do_accept(std::size_t listener) {
-  listeners_[listener]->async_accept([this, listener](boost::system::error_code ec, tcp::socket socket) {
+void proxy_worker::do_accept(std::size_t index) {
+  auto& l = listeners_[index];
+  l.state = listener::state::accepting;
+  l.acceptor->async_accept([this, index](boost::system::error_code ec, tcp::socket socket) {
     if (ec == asio::error::operation_aborted || draining_) return;
-    if (ec) {
-      // Out of file descriptors and the like: log, and keep accepting.
-      event_log().warn("accept failed: {}", ec.message());
-    } else {
-      std::make_shared<client_session>(*this, std::move(socket))->start();
+    if (ec) return accept_failed(index, ec);
+    listeners_[index].backoff = std::chrono::milliseconds(0);
+    auto& clients = settings_->accepting->clients;
+    if (!clients.try_take()) {
+      // Another thread took the last place since this one last looked.
+      listeners_[index].waiting.emplace(std::move(socket));
+      return stop_at_limit(index);
     }
-    do_accept(listener);
+    start_session(std::move(socket));
+    // At the limit nothing more is taken from the backlog: the kernel keeps further
+    // connections there (the client's connect has succeeded, nothing is reset) until a
+    // place frees, as HAProxy does at maxconn.
+    if (!clients.has_room()) return stop_at_limit(index);
+    do_accept(index);
+  });
+}
+
+void proxy_worker::start_session(tcp::socket socket) {
+  std::make_shared<client_session>(*this, std::move(socket))->start();
+}
+
+void proxy_worker::stop_at_limit(std::size_t index) {
+  listeners_[index].state = listener::state::at_limit;
+  auto& accepting = *settings_->accepting;
+  std::uint64_t held_back = 0;
+  if (!accepting.limit_warnings.allow(log_throttle::clock::now(), held_back)) return;
+  event_log().warn(
+      "client connection limit reached: {} connections open (limits.max_client_connections = {}); "
+      "not accepting, new connections wait in the listen backlog until one closes{}",
+      accepting.clients.open(), accepting.clients.max(),
+      held_back ? " (listeners stopped at the limit " + std::to_string(held_back) +
+                      " more times since the last warning)"
+                : "");
+}
+
+bool proxy_worker::any_at_limit() const {
+  return std::any_of(listeners_.begin(), listeners_.end(),
+                     [](const listener& l) { return l.state == listener::state::at_limit; });
+}
+
+void proxy_worker::resume_accepting() {
+  if (draining_) return;
+  auto& clients = settings_->accepting->clients;
+  for (std::size_t i = 0; i < listeners_.size(); ++i) {
+    auto& l = listeners_[i];
+    if (l.state != listener::state::at_limit) continue;
+    if (l.waiting) {
+      if (!clients.try_take()) return;  // still full
+      auto socket = std::move(*l.waiting);
+      l.waiting.reset();
+      start_session(std::move(socket));
+    }
+    if (clients.has_room()) do_accept(i);
+  }
+}
+
+void proxy_worker::accept_failed(std::size_t index, const boost::system::error_code& ec) {
+  auto& l = listeners_[index];
+  auto& accepting = *settings_->accepting;
+  const int code = ec.category() == boost::system::system_category() ? ec.value() : 0;
+  // Errors of the one connection being accepted (accept(2) passes pending network
+  // errors on): the next connection may well be fine.
+  const bool this_connection_only =
+      code == ECONNABORTED || code == EPROTO || code == EPERM || code == ENETDOWN || code == ENOPROTOOPT ||
+      code == EHOSTDOWN || code == ENONET || code == EHOSTUNREACH || code == EOPNOTSUPP ||
+      code == ENETUNREACH || code == EINTR || code == EAGAIN;
+  const bool exhausted = code == EMFILE || code == ENFILE || code == ENOBUFS || code == ENOMEM;
+  // Anything else cannot be expected to clear by itself either: retrying at once would
+  // spin, since the listener stays readable while the connection waits in its backlog.
+  if (!this_connection_only) {
+    l.backoff = l.backoff.count() == 0 ? std::chrono::milliseconds(100)
+                                       : std::min(l.backoff * 2, std::chrono::milliseconds(1000));
+  }
+  std::uint64_t held_back = 0;
+  if (accepting.accept_failures.allow(log_throttle::clock::now(), held_back)) {
+    std::string more = held_back ? " (" + std::to_string(held_back) + " more failed accepts since the last line)" : "";
+    if (this_connection_only)
+      event_log().warn("accept failed on {}: {}{}", l.address, ec.message(), more);
+    else
+      event_log().warn("accept failed on {}: {}{}; not accepting for {} ms, then trying again{}", l.address,
+                       ec.message(),
+                       exhausted ? " (out of file descriptors or memory: " + std::to_string(sessions_.size()) +
+                                       " client connections on this I/O thread, " +
+                                       std::to_string(accepting.clients.open()) + " in all)"
+                                 : "",
+                       l.backoff.count(), more);
+  }
+  if (this_connection_only) return do_accept(index);
+  l.state = listener::state::backing_off;
+  l.retry_timer->expires_after(l.backoff);
+  l.retry_timer->async_wait([this, index](boost::system::error_code ec) {
+    if (!ec && !draining_) do_accept(index);
   });
 }
 
@@ -195,11 +317,33 @@ void proxy_worker::give_back_body_buffer(std::unique_ptr<char[]> buffer) {
 
 void proxy_worker::session_started(client_session* session) { sessions_.insert(session); }
 
-void proxy_worker::session_ended(client_session* session) { sessions_.erase(session); }
+void proxy_worker::session_ended(client_session* session) {
+  if (sessions_.erase(session) == 0) return;
+  settings_->accepting->clients.give_back();
+  // This thread's listener accepts again at once. Not from here: this runs in a
+  // session's destructor, in the middle of whatever handler let it go.
+  if (destroying_ || draining_ || resume_posted_ || !any_at_limit()) return;
+  resume_posted_ = true;
+  asio::post(*io_, [this] {
+    resume_posted_ = false;
+    resume_accepting();
+  });
+}
+
+void proxy_worker::tunnel_started(tunnel* relay) { tunnels_.insert(relay); }
+
+void proxy_worker::tunnel_ended(tunnel* relay) {
+  tunnels_.erase(relay);
+  check_drained();
+}
 
 void proxy_worker::request_finished() {
   if (requests_in_flight_ > 0) --requests_in_flight_;
-  if (draining_ && requests_in_flight_ == 0 && on_drained_) {
+  check_drained();
+}
+
+void proxy_worker::check_drained() {
+  if (draining_ && requests_in_flight_ == 0 && tunnels_.empty() && on_drained_) {
     auto done = std::move(on_drained_);
     on_drained_ = nullptr;
     done();
@@ -210,16 +354,18 @@ void proxy_worker::drain(std::function<void()> on_drained) {
   asio::post(*io_, [this, on_drained = std::move(on_drained)]() mutable {
     draining_ = true;
     boost::system::error_code ignored;
-    for (auto& listener : listeners_) listener->close(ignored);
+    for (auto& l : listeners_) {
+      l.acceptor->close(ignored);
+      l.retry_timer->cancel();
+      l.waiting.reset();  // never served: refused like a connection still in the backlog
+    }
     // Closing may end sessions, which erases them from the set: copy first.
     std::vector<client_session*> sessions(sessions_.begin(), sessions_.end());
     for (auto* session : sessions)
       if (sessions_.count(session)) session->close_if_idle();
     pool_.clear();
-    if (requests_in_flight_ == 0)
-      on_drained();
-    else
-      on_drained_ = std::move(on_drained);
+    on_drained_ = std::move(on_drained);
+    check_drained();
   });
 }
 

@@ -21,6 +21,7 @@
 namespace dockmaster::net {
 
 class client_session;
+class tunnel;
 
 /// One address of a service as one I/O thread sees it.
 struct upstream_target {
@@ -58,7 +59,14 @@ class proxy_worker {
   explicit proxy_worker(std::shared_ptr<const proxy_settings> settings);
   ~proxy_worker();
 
+  /// Makes sure that no other socket holds `endpoint` before the workers' listeners
+  /// share it, and returns the port to give them (for port 0: a free one the kernel
+  /// picked). Throws boost::system::system_error, EADDRINUSE when another process
+  /// listens there, with or without SO_REUSEPORT.
+  static std::uint16_t claim_port(const boost::asio::ip::tcp::endpoint& endpoint);
+
   /// Opens a listening socket on `endpoint` (port 0: any port) and returns the port.
+  /// SO_REUSEPORT: every worker opens one on the same address; claim_port() first.
   /// Throws boost::system::system_error.
   std::uint16_t listen(const boost::asio::ip::tcp::endpoint& endpoint);
 
@@ -72,7 +80,7 @@ class proxy_worker {
   /// The deployment's state (JSON) that the status path answers with.
   void update_status(std::shared_ptr<const std::string> status_json);
   /// Stops accepting, closes idle client connections and calls `on_drained` (on the
-  /// worker thread) once no request is in flight.
+  /// worker thread) once no request is in flight and no tunnel is open.
   void drain(std::function<void()> on_drained);
   void stop();
 
@@ -102,36 +110,71 @@ class proxy_worker {
   void give_back_body_buffer(std::unique_ptr<char[]> buffer);
   static constexpr std::size_t body_buffer_size = 32 * 1024;
 
+  /// Every session is started by do_accept(), which took its place under
+  /// limits.max_client_connections; session_ended() gives the place back.
   void session_started(client_session* session);
   void session_ended(client_session* session);
+  /// Open tunnels are swept for their idle timeout, and drain waits for them (up to
+  /// the drain timeout, after which stopping the worker closes them).
+  void tunnel_started(tunnel* relay);
+  void tunnel_ended(tunnel* relay);
   void request_started() { ++requests_in_flight_; }
   void request_finished();
   bool draining() const { return draining_; }
   const std::shared_ptr<const std::string>& status_json() const { return status_json_; }
 
  private:
+  /// One listening socket and why it is not accepting, when it is not.
+  struct listener {
+    std::unique_ptr<boost::asio::ip::tcp::acceptor> acceptor;
+    std::string address;  // host:port, for the logs
+    enum class state { accepting, at_limit, backing_off } state = state::accepting;
+    /// At the limit: a connection accepted just when another thread took the last
+    /// place. It waits here, unserved, as the others wait in the backlog.
+    std::optional<boost::asio::ip::tcp::socket> waiting;
+    /// After an accept that failed for lack of descriptors or memory.
+    std::unique_ptr<boost::asio::steady_timer> retry_timer;
+    std::chrono::milliseconds backoff{0};
+  };
+
   void do_accept(std::size_t listener);
+  void start_session(boost::asio::ip::tcp::socket socket);
+  /// The listener stops accepting until a place under the limit frees.
+  void stop_at_limit(std::size_t listener);
+  /// Accepts again on every listener stopped at the limit, as far as places are free.
+  void resume_accepting();
+  bool any_at_limit() const;
+  /// An accept failed: retried at once for an error of that one connection, after a
+  /// back-off (100 ms, doubling up to 1 s) otherwise, so that running out of
+  /// descriptors (EMFILE) does not spin.
+  void accept_failed(std::size_t listener, const boost::system::error_code& ec);
   /// Checks every session's deadlines, then waits for the next round.
   void sweep();
   /// Hands what was counted since the last report to settings().on_traffic.
   void report_traffic();
+  /// Calls the drain's callback once nothing is in flight.
+  void check_drained();
 
   std::shared_ptr<const proxy_settings> settings_;
   // Destroyed explicitly first, so that the sessions its pending handlers own end
   // while the members they report to still exist.
   std::unique_ptr<boost::asio::io_context> io_;
   std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
-  std::vector<std::unique_ptr<boost::asio::ip::tcp::acceptor>> listeners_;
+  std::vector<listener> listeners_;
   std::unique_ptr<boost::asio::steady_timer> sweep_timer_;
   std::map<std::string, service_targets> services_;
   upstream_pool pool_;
   std::unordered_set<client_session*> sessions_;
+  std::unordered_set<tunnel*> tunnels_;
   std::vector<std::unique_ptr<char[]>> spare_body_buffers_;
   std::shared_ptr<const std::string> status_json_;
   std::set<boost::asio::ip::tcp::endpoint> current_endpoints_;
   std::uint64_t requests_in_flight_ = 0;
   unsigned sweeps_since_report_ = 0;
   bool draining_ = false;
+  /// Set while the worker is destroyed: sessions that end then post nothing.
+  bool destroying_ = false;
+  bool resume_posted_ = false;
   std::function<void()> on_drained_;
 };
 

@@ -50,10 +50,10 @@ coding_verdict judge_transfer_codings(const http::request_header<>& head) {
     std::string_view value = field.value();
     if (trim(value).empty()) malformed = true;  // an empty field says nothing sane
     for_each_element(value, [&](std::string_view coding) {
-      // Parameters (`gzip;q=1`) are allowed by the grammar but only on codings this
-      // proxy refuses anyway, so a coding is judged as the token before them.
-      auto name = trim(coding.substr(0, coding.find(';')));
-      if (!is_token(name)) malformed = true;
+      // Parameters are grammar (`gzip;q=1`) but none is defined for chunked, and an
+      // upstream that does not strip them would not see a chunked body: refused.
+      if (!is_token(coding)) malformed = true;
+      auto name = coding;
       if (chunked_last) chunked_before = true;  // something follows a chunked
       chunked_last = iequals_ascii(name, "chunked");
       ++codings;
@@ -193,6 +193,7 @@ std::optional<request_refusal> check_request_head(const http::request_header<>& 
   if (hosts == 1 && !host_field.empty() && !valid_authority(host_field))
     return request_refusal{http::status::bad_request, "invalid Host header"};
   if (!facts.absolute_form) facts.host = host_field;
+  facts.host_missing = hosts == 0 && !facts.absolute_form;
   return std::nullopt;
 }
 

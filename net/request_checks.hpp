@@ -32,13 +32,15 @@ struct request_facts {
   std::string_view expect;
   /// Several Content-Length fields (or a list) of one value: sent on as one field.
   bool content_length_repeated = false;
+  /// No Host at all (HTTP/1.0): the upstream, which gets HTTP/1.1, gets one.
+  bool host_missing = false;
 };
 
 /// Checks a parsed request head for what Beast's parser lets through but an upstream
 /// could read differently (RFC 9112 §2-§7, RFC 9110 §7.2):
 /// - Transfer-Encoding: only exactly `chunked` is relayed; a list that ends in chunked
 ///   with other codings gets 501, anything else (chunked not last, twice, quoted,
-///   bytes outside tokens) 400; on HTTP/1.0, 400; together with Content-Length, 400.
+///   with parameters, bytes outside tokens) 400; on HTTP/1.0, 400; together with Content-Length, 400.
 /// - Host: exactly one on HTTP/1.1 (none on 1.0 is fine); its value an authority
 ///   (host or [IPv6] and an optional port) with nothing an upstream could split on;
 /// - the target: origin-form, absolute-form (http/https, no userinfo) or `OPTIONS *`;

@@ -254,6 +254,24 @@ TEST(ConfigErrors, ANegativeIntegerIsRejected) {
                          "expected a non-negative integer, got -1"));
 }
 
+TEST(ConfigParse, MaxClientConnectionsIsReadAndLeftOutMeansDerived) {
+  EXPECT_EQ(parse(R"({"limits": {"max_client_connections": 500}})").limits.max_client_connections, 500u);
+  EXPECT_EQ(parse("{}").limits.max_client_connections, 0u);
+}
+
+TEST(ConfigErrors, ABadMaxClientConnectionsIsNamed) {
+  EXPECT_TRUE(fails_with(R"({"limits": {"max_client_connections": 0}})", "limits.max_client_connections",
+                         "must be at least 1"));
+  EXPECT_TRUE(fails_with(R"({"limits": {"max_client_connections": -5}})", "limits.max_client_connections",
+                         "expected a non-negative integer, got -5"));
+  EXPECT_TRUE(fails_with(R"({"limits": {"max_client_connections": "many"}})",
+                         "limits.max_client_connections", "expected a non-negative integer, got string"));
+  EXPECT_TRUE(fails_with(R"({"limits": {"max_client_connections": 1.5}})", "limits.max_client_connections",
+                         "expected a non-negative integer, got 1.5"));
+  EXPECT_TRUE(fails_with(R"({"limits": {"max_client_connections": 20000000}})",
+                         "limits.max_client_connections", "must be at most 10000000"));
+}
+
 TEST(ConfigErrors, AWrongTypeInsideAnArrayNamesTheElement) {
   EXPECT_TRUE(fails_with(R"({"cors": {"allow_methods": ["GET", 7]}})", "cors.allow_methods[1]",
                          "expected a string, got number"));

@@ -91,6 +91,19 @@ TEST(Cli, CheckConfigOnInvalidJsonOrAMissingFileExitsNonZero) {
   EXPECT_NE(missing.err.find("/nonexistent/dockmaster.json"), std::string::npos) << missing.err;
 }
 
+TEST(Cli, ABadMaxClientConnectionsExitsNonZeroNamingTheKey) {
+  temp_file file(R"({"listen": "127.0.0.1:0", "limits": {"max_client_connections": 0}})");
+  auto checked = run_binary({"--check-config", file.path()});
+  ASSERT_TRUE(checked.exit_code);
+  EXPECT_NE(*checked.exit_code, 0);
+  EXPECT_NE(checked.err.find("limits.max_client_connections: must be at least 1"), std::string::npos)
+      << checked.err;
+  auto run = run_binary({"--config", file.path()}, std::chrono::seconds(10));
+  ASSERT_TRUE(run.exit_code) << "the binary kept running with an invalid limit";
+  EXPECT_EQ(*run.exit_code, 2);
+  EXPECT_NE(run.err.find("limits.max_client_connections"), std::string::npos) << run.err;
+}
+
 TEST(Cli, VersionPrintsTheVersionAndExits0) {
   auto run = run_binary({"--version"});
   EXPECT_EQ(run.exit_code, 0);

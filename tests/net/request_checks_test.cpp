@@ -55,6 +55,7 @@ TEST(RequestChecks, ChunkedAloneIsRelayedAnyOtherCodingIsRefused) {
   EXPECT_EQ(verdict("POST /a HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: identity\r\n\r\n"), 400u);
   EXPECT_EQ(verdict("POST /a HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: \"chunked\"\r\n\r\n"), 400u);
   EXPECT_EQ(verdict("POST /a HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: xchunked\r\n\r\n"), 400u);
+  EXPECT_EQ(verdict("POST /a HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked;a=b\r\n\r\n"), 400u);
   EXPECT_EQ(verdict("POST /a HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: \x80" "chunked\r\n\r\n"),
             400u);
   // A known shape that this proxy does not decode.

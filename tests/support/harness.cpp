@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <signal.h>
 #include <sys/syscall.h>
@@ -14,6 +15,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <iterator>
 #include <sstream>
 #include <stdexcept>
 
@@ -112,12 +114,15 @@ temp_file::temp_file(const std::string& content, const std::string& suffix) {
 
 temp_file::~temp_file() { ::unlink(path_.c_str()); }
 
-child_process::child_process(const std::vector<std::string>& argv) {
+child_process::child_process(const std::vector<std::string>& argv,
+                             std::optional<std::uint64_t> open_files_limit) {
   // Everything the child needs is prepared before fork: after it, only
   // async-signal-safe calls (this process has other threads).
   std::vector<char*> args;
   for (const auto& arg : argv) args.push_back(const_cast<char*>(arg.c_str()));
   args.push_back(nullptr);
+  rlimit files{};
+  if (open_files_limit) files.rlim_cur = files.rlim_max = static_cast<rlim_t>(*open_files_limit);
   int out[2];
   int err[2];
   if (::pipe2(out, O_CLOEXEC) != 0 || ::pipe2(err, O_CLOEXEC) != 0)
@@ -136,6 +141,7 @@ child_process::child_process(const std::vector<std::string>& argv) {
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
     ::signal(SIGPIPE, SIG_DFL);
+    if (open_files_limit && ::setrlimit(RLIMIT_NOFILE, &files) != 0) ::_exit(126);
     ::execv(args[0], args.data());
     ::_exit(127);
   }
@@ -231,9 +237,11 @@ bool child_process::wait_output_closed(std::chrono::milliseconds timeout) {
   return changed_.wait_for(lock, timeout, [&] { return out_.closed && err_.closed; });
 }
 
-dockmaster_process::dockmaster_process(const std::string& config_json) : config_(config_json) {
+dockmaster_process::dockmaster_process(const std::string& config_json,
+                                       std::optional<std::uint64_t> open_files_limit)
+    : config_(config_json) {
   process_ = std::make_unique<child_process>(
-      std::vector<std::string>{DOCKMASTER_BINARY, "--config", config_.path()});
+      std::vector<std::string>{DOCKMASTER_BINARY, "--config", config_.path()}, open_files_limit);
   auto port = process_->wait_for_stderr(std::regex(R"(listening on http://[^ ]*:(\d+)/)"), 20s);
   if (!port)
     throw std::runtime_error("dockmaster did not report its port; stderr:\n" + process_->stderr_text());
@@ -260,6 +268,23 @@ dockmaster_process::~dockmaster_process() {
   if (std::uncaught_exceptions() > 0 || ::testing::Test::HasFailure())
     std::fprintf(stderr, "--- stderr of dockmaster (pid %d) ---\n%s--- end ---\n",
                  static_cast<int>(process_->pid()), process_->stderr_text().c_str());
+}
+
+std::optional<std::chrono::milliseconds> cpu_time(pid_t pid) {
+  std::ifstream file("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+  // The command name, in parentheses, may hold spaces: fields are counted after it.
+  auto close = stat.rfind(')');
+  if (close == std::string::npos) return std::nullopt;
+  std::istringstream fields(stat.substr(close + 1));
+  std::string field;
+  unsigned long long utime = 0, stime = 0;
+  // After the name: state (field 3) ... utime is field 14, stime field 15.
+  for (int i = 3; i <= 13; ++i) fields >> field;
+  if (!(fields >> utime >> stime)) return std::nullopt;
+  const long ticks = ::sysconf(_SC_CLK_TCK);
+  if (ticks <= 0) return std::nullopt;
+  return std::chrono::milliseconds((utime + stime) * 1000 / static_cast<unsigned long long>(ticks));
 }
 
 std::optional<std::uint64_t> vm_rss_kib(pid_t pid) { return status_kib(pid, "VmRSS:"); }

@@ -95,8 +95,10 @@ class temp_file {
 /// A child process with its stdout and stderr collected by reader threads.
 class child_process {
  public:
-  /// fork/exec of argv[0] with argv; throws on failure.
-  explicit child_process(const std::vector<std::string>& argv);
+  /// fork/exec of argv[0] with argv; throws on failure. With `open_files_limit`, the
+  /// child runs with RLIMIT_NOFILE (soft and hard) lowered to it.
+  explicit child_process(const std::vector<std::string>& argv,
+                         std::optional<std::uint64_t> open_files_limit = std::nullopt);
   ~child_process();  // SIGKILL and reap if still running
 
   child_process(const child_process&) = delete;
@@ -136,10 +138,12 @@ class child_process {
 };
 
 /// The dockmaster binary run with `config_json` (written to a temp file), waiting
-/// until it logs its listening port (the config must log at info level).
+/// until it logs its listening port (the config must log at info level); with
+/// `open_files_limit`, under that RLIMIT_NOFILE.
 class dockmaster_process {
  public:
-  explicit dockmaster_process(const std::string& config_json);
+  explicit dockmaster_process(const std::string& config_json,
+                              std::optional<std::uint64_t> open_files_limit = std::nullopt);
   /// Shows the binary's stderr in the test output when the test failed.
   ~dockmaster_process();
   std::uint16_t port() const { return port_; }
@@ -150,6 +154,9 @@ class dockmaster_process {
   std::unique_ptr<child_process> process_;
   std::uint16_t port_ = 0;
 };
+
+/// CPU time (user + system) a process has used so far, from /proc/PID/stat.
+std::optional<std::chrono::milliseconds> cpu_time(pid_t pid);
 
 /// VmRSS (resident now) and VmHWM (peak resident) of a process in KiB, from
 /// /proc/PID/status.
