@@ -146,12 +146,10 @@ std::string prepare_upstream_request(http::request_header<>& request, const forw
   std::vector<http::fields::const_iterator> request_ids;
   bool has_proto = false;
   bool has_forwarded_host = false;
-  bool has_host = false;
   std::string_view host;
   for (auto it = request.begin(); it != request.end(); ++it) {
     if (it->name() == http::field::host) {
       host = it->value();
-      has_host = true;
       continue;
     }
     if (it->name() != http::field::unknown) continue;
@@ -186,11 +184,8 @@ std::string prepare_upstream_request(http::request_header<>& request, const forw
   // (Each field has storage of its own: `host` stays valid across the insert.)
   if (!has_forwarded_host && !host.empty()) request.insert(x_forwarded_host, host);
 
-  // Upstream connections are pooled HTTP/1.1 whatever the client spoke. An HTTP/1.1
-  // request must have a Host (RFC 9112 §3.2): an HTTP/1.0 client's that had none gets an
-  // empty one, the value for a target without an authority, rather than a 400 upstream.
+  // Upstream connections are pooled HTTP/1.1 whatever the client spoke.
   request.version(11);
-  if (!has_host) request.insert(http::field::host, "");
 
   if (request_ids.size() == 1 && acceptable_request_id(request_ids.front()->value()))
     return std::string{request_ids.front()->value()};

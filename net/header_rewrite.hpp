@@ -25,8 +25,7 @@ std::string new_request_id();
 /// keeps Transfer-Encoding/Content-Length, which describe the body relayed as is, even
 /// when Connection names them; keeps Host (likewise); appends ", <client>" to
 /// X-Forwarded-For (several fields merged into one); sets X-Forwarded-Proto and
-/// X-Forwarded-Host (from Host) unless already present; sets HTTP/1.1, with an empty
-/// Host when there was none (an HTTP/1.0 client may leave it out). Keeps a
+/// X-Forwarded-Host (from Host) unless already present; sets HTTP/1.1. Keeps a
 /// client-sent X-Request-Id of 1..200 visible ASCII characters (no spaces or controls,
 /// which would garble log lines); otherwise (absent, invalid, several) sets a new one.
 /// Returns the request id. With `keep_upgrade`, an upgrade offer (Upgrade plus the
