@@ -1,5 +1,5 @@
-// A request body relayed as the proxy relays it (client_session::read_request_body and
-// write_piece): Beast's request_parser<buffer_body> decodes the client's body into
+// A request body relayed as the proxy relays it (upstream_exchange::read_request_body
+// and write_piece): Beast's request_parser<buffer_body> decodes the client's body into
 // pieces of the proxy's body buffer, and each piece goes upstream as is, or, for a
 // chunked request, as a chunk of its own (append_chunk_size + piece + CRLF) with
 // last_chunk at the end. What goes upstream (the head from append_request_head, then

@@ -1,12 +1,14 @@
-// The head of a client request on its way upstream: Beast parses the header with the
+// The head of a client request on its way upstream, as client_session::route_request
+// and upstream_exchange::start_sending handle it: Beast parses the header with the
 // proxy's limits, check_request_head (net/request_checks.hpp) refuses what an upstream
 // could frame or route differently, the route table picks a route from the checked host
-// and path, prepare_upstream_request rewrites the head (with the route's prefix
-// stripped, and an absolute-form target's authority as Host) and append_request_head
-// writes it. What goes upstream must parse again strictly and pass the same checks: at
-// most one Content-Length, never with Transfer-Encoding, exactly one Host, the same
-// framing (chunked, or the same length, or neither) as the client's, and the host and
-// path that routed it.
+// and path, the head is rewritten (an absolute-form target's authority as Host and its
+// path as target, a repeated Content-Length as one, prepare_upstream_request, the
+// route's prefix stripped, the instance's address as Host when an HTTP/1.0 client sent
+// none) and append_request_head writes it. What goes upstream must parse again strictly
+// and pass the same checks: at most one Content-Length, never with Transfer-Encoding,
+// exactly one Host, the same framing (chunked, or the same length, or neither) as the
+// client's, and the host and path that routed it.
 
 #include <cstddef>
 #include <cstdint>
@@ -16,6 +18,7 @@
 #include <boost/asio/buffer.hpp>
 #include <boost/beast/http/buffer_body.hpp>
 #include <boost/beast/http/parser.hpp>
+#include <boost/beast/websocket/rfc6455.hpp>
 
 #include "net/header_rewrite.hpp"
 #include "net/http_text.hpp"
@@ -32,6 +35,8 @@ namespace net = dockmaster::net;
 /// As config's limit defaults: the proxy sets them on every request parser.
 constexpr std::uint32_t header_limit = 16 * 1024;
 constexpr std::uint64_t body_limit = 100ull * 1024 * 1024;
+/// The configured address of the instance the request goes to.
+constexpr std::string_view instance = "backend:8000";
 
 dockmaster::config::route make_route(std::string prefix, std::string service, std::string host,
                                      bool strip_prefix) {
@@ -82,16 +87,23 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const auto* route = routes().match(facts.host, facts.path);
   if (route == nullptr) return 0;  // 404
 
-  // What the head becomes upstream. The facts point into it: copied first.
-  const std::string routed_host(facts.host);
+  // What the head becomes upstream, in route_request's order. The facts point into the
+  // head: copied first.
+  const bool upgrade = client.upgrade() && beast::websocket::is_upgrade(request);
   const std::string path(facts.path);
-  const bool absolute_form = facts.absolute_form;
-  if (absolute_form) request.set(http::field::host, routed_host);
-  if (facts.content_length_repeated) request.set(http::field::content_length, std::to_string(*length));
-  net::prepare_upstream_request(request, {"192.0.2.1", "http"});
-  const std::string upstream_target =
-      route->strip_prefix ? net::route_table::upstream_target(*route, path) : path;
-  request.target(upstream_target);
+  // The host the upstream must read: the one that routed, or the instance's.
+  const std::string routed_host = facts.host_missing ? std::string(instance) : std::string(facts.host);
+  if (facts.absolute_form) {
+    const std::string host(facts.host);
+    request.target(path);
+    request.set(http::field::host, host);
+  }
+  if (facts.content_length_repeated) request.content_length(*length);
+  net::prepare_upstream_request(request, {"192.0.2.1", "http"}, upgrade);
+  if (route->strip_prefix) request.target(net::route_table::upstream_target(*route, path));
+  const std::string upstream_target(request.target());
+  // start_sending: HTTP/1.1 needs a Host.
+  if (facts.host_missing) request.set(http::field::host, instance);
   std::string head;
   net::append_request_head(request, head);
 

@@ -1,5 +1,5 @@
 // The head of an upstream response on its way to the client, as
-// client_session::on_response_header handles it: Beast parses the header (buffer_body,
+// upstream_exchange::on_response_header handles it: Beast parses the header (buffer_body,
 // no body limit), then prepare_client_response, add_request_id_unless_present and
 // append_response_head write the head the client gets. That head must parse again, as
 // one complete head and nothing more, with the same status and the same framing
