@@ -1,10 +1,7 @@
 #include "docker/engine_client.hpp"
 
 #include <algorithm>
-#include <cctype>
-#include <cstdio>
 #include <cstdlib>
-#include <ctime>
 #include <thread>
 #include <utility>
 
@@ -82,92 +79,6 @@ json call_json(const call_context& ctx, std::string_view method, const std::stri
   }
 }
 
-// Field access that treats null and a missing key alike and rejects a wrong type.
-const json* field(const json& object, const char* key) {
-  if (!object.is_object()) return nullptr;
-  const auto it = object.find(key);
-  if (it == object.end() || it->is_null()) return nullptr;
-  return &*it;
-}
-
-std::string string_field(const json& object, const char* key) {
-  const json* v = field(object, key);
-  if (v == nullptr) return {};
-  if (!v->is_string()) throw std::invalid_argument(std::string("\"") + key + "\" is not a string");
-  return v->get<std::string>();
-}
-
-std::map<std::string, std::string> labels_of(const json* labels) {
-  std::map<std::string, std::string> out;
-  if (labels == nullptr) return out;
-  if (!labels->is_object()) throw std::invalid_argument("\"Labels\" is not an object");
-  for (const auto& [k, v] : labels->items()) out[k] = v.is_string() ? v.get<std::string>() : v.dump();
-  return out;
-}
-
-std::vector<std::string> addresses_of(const json& network_settings) {
-  std::vector<std::string> out;
-  const json* networks = field(network_settings, "Networks");
-  if (networks == nullptr || !networks->is_object()) return out;
-  for (const auto& [name, net] : networks->items()) {
-    const std::string ip = string_field(net, "IPAddress");
-    if (!ip.empty()) out.push_back(ip);
-    const std::string ip6 = string_field(net, "GlobalIPv6Address");
-    if (!ip6.empty()) out.push_back(ip6);
-  }
-  return out;
-}
-
-std::string strip_slash(std::string name) {
-  if (!name.empty() && name.front() == '/') name.erase(0, 1);
-  return name;
-}
-
-container_info parse_inspect(const json& doc) {
-  if (!doc.is_object()) throw std::invalid_argument("not an object");
-  container_info info;
-  info.id = string_field(doc, "Id");
-  if (info.id.empty()) throw std::invalid_argument("no \"Id\"");
-  info.name = strip_slash(string_field(doc, "Name"));
-  info.created_unix_ms = unix_ms_of(string_field(doc, "Created"));
-  if (const json* state = field(doc, "State")) {
-    info.state = string_field(*state, "Status");
-    info.started_at = string_field(*state, "StartedAt");
-  }
-  if (const json* config = field(doc, "Config")) {
-    info.hostname = string_field(*config, "Hostname");
-    info.labels = labels_of(field(*config, "Labels"));
-  }
-  if (const json* host_config = field(doc, "HostConfig"))
-    info.host_network = string_field(*host_config, "NetworkMode") == "host";
-  if (const json* settings = field(doc, "NetworkSettings")) info.addresses = addresses_of(*settings);
-  return info;
-}
-
-// An entry of GET /containers/json (it has no StartedAt nor Hostname).
-container_info parse_list_entry(const json& entry) {
-  if (!entry.is_object()) throw std::invalid_argument("an entry is not an object");
-  container_info info;
-  info.id = string_field(entry, "Id");
-  if (info.id.empty()) throw std::invalid_argument("an entry has no \"Id\"");
-  if (const json* names = field(entry, "Names")) {
-    if (!names->is_array()) throw std::invalid_argument("\"Names\" is not an array");
-    // The container's own name has no further '/' (legacy links add "/other/alias").
-    for (const auto& n : *names) {
-      if (!n.is_string()) continue;
-      std::string name = strip_slash(n.get<std::string>());
-      const bool own = name.find('/') == std::string::npos;
-      if (info.name.empty() || (own && info.name.find('/') != std::string::npos)) info.name = std::move(name);
-    }
-  }
-  info.state = string_field(entry, "State");
-  info.labels = labels_of(field(entry, "Labels"));
-  if (const json* host_config = field(entry, "HostConfig"))
-    info.host_network = string_field(*host_config, "NetworkMode") == "host";
-  if (const json* settings = field(entry, "NetworkSettings")) info.addresses = addresses_of(*settings);
-  return info;
-}
-
 }  // namespace
 
 engine_client::engine_client(std::string socket_path, std::chrono::milliseconds call_timeout)
@@ -205,8 +116,7 @@ std::vector<container_info> engine_client::list_containers(const std::vector<std
   const json doc = call_json(ctx, "GET", target);
   std::vector<container_info> listed;
   try {
-    if (!doc.is_array()) throw std::invalid_argument("not an array");
-    for (const auto& entry : doc) listed.push_back(parse_list_entry(entry));
+    listed = parse_container_list(doc);
   } catch (const std::exception& e) {
     throw_malformed("GET", target, 200, e.what());
   }
@@ -231,7 +141,7 @@ container_info engine_client::inspect_container(const std::string& id_or_name) {
   const std::string target = api("/containers/" + percent_encode(id_or_name) + "/json");
   const json doc = call_json(ctx, "GET", target);
   try {
-    return parse_inspect(doc);
+    return parse_container_inspect(doc);
   } catch (const std::exception& e) {
     throw_malformed("GET", target, 200, e.what());
   }
@@ -256,7 +166,7 @@ exec_outcome engine_client::exec(const std::string& container, const exec_option
   const std::string create_target = api("/containers/" + percent_encode(container) + "/exec");
   const json created = call_json(ctx, "POST", create_target, create.dump());
   try {
-    outcome.exec_id = string_field(created, "Id");
+    outcome.exec_id = parse_exec_created(created);
   } catch (const std::exception& e) {
     throw_malformed("POST", create_target, 201, e.what());
   }
@@ -288,19 +198,12 @@ exec_outcome engine_client::exec(const std::string& container, const exec_option
   const std::string inspect_target = api("/exec/" + percent_encode(outcome.exec_id) + "/json");
   for (;;) {
     const json doc = call_json(ctx, "GET", inspect_target);
-    bool running = true;
     try {
-      const json* r = field(doc, "Running");
-      if (r == nullptr || !r->is_boolean()) throw std::invalid_argument("no boolean \"Running\"");
-      running = r->get<bool>();
-      if (!running) {
-        // ExitCode stays null until the engine has recorded the end: keep polling then.
-        const json* code = field(doc, "ExitCode");
-        if (code != nullptr) {
-          if (!code->is_number_integer()) throw std::invalid_argument("\"ExitCode\" is not an integer");
-          outcome.exit_code = code->get<int>();
-          outcome.finished = true;
-        }
+      // ExitCode stays null until the engine has recorded the end: keep polling then.
+      const exec_state state = parse_exec_inspect(doc);
+      if (!state.running && state.exit_code) {
+        outcome.exit_code = *state.exit_code;
+        outcome.finished = true;
       }
     } catch (const std::exception& e) {
       throw_malformed("GET", inspect_target, 200, e.what());
@@ -317,32 +220,6 @@ void engine_client::restart_container(const std::string& id_or_name, std::chrono
   const call_context ctx{socket_path_, call_timeout_ + stop_timeout};
   call(ctx, "POST",
        api("/containers/" + percent_encode(id_or_name) + "/restart?t=" + std::to_string(stop_timeout.count())));
-}
-
-std::int64_t unix_ms_of(const std::string& rfc3339) {
-  // "YYYY-MM-DDTHH:MM:SS[.fraction]Z"; the engine always writes UTC.
-  std::tm tm{};
-  int consumed = 0;
-  if (std::sscanf(rfc3339.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon,
-                  &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &consumed) != 6 ||
-      consumed != 19)
-    return 0;
-  tm.tm_year -= 1900;
-  tm.tm_mon -= 1;
-  const std::time_t seconds = timegm(&tm);
-  if (seconds <= 0) return 0;  // also Go's zero time, 0001-01-01
-  std::int64_t millis = 0;
-  std::size_t i = 19;
-  if (i < rfc3339.size() && rfc3339[i] == '.') {
-    int digits = 0;
-    for (++i; i < rfc3339.size() && std::isdigit(static_cast<unsigned char>(rfc3339[i])); ++i)
-      if (digits < 3) {
-        millis = millis * 10 + (rfc3339[i] - '0');
-        ++digits;
-      }
-    for (; digits < 3; ++digits) millis *= 10;
-  }
-  return static_cast<std::int64_t>(seconds) * 1000 + millis;
 }
 
 }  // namespace dockmaster::docker

@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "docker/engine_json.hpp"
+
 namespace dockmaster::docker {
 
 /// The engine could not be reached, answered an error status, timed out or sent
@@ -22,22 +24,6 @@ class engine_error : public std::runtime_error {
 
  private:
   int status_;
-};
-
-/// Milliseconds since the Unix epoch of an RFC 3339 UTC time as the engine writes it
-/// ("2026-12-01T22:10:33.123456789Z"); 0 when it cannot be read.
-std::int64_t unix_ms_of(const std::string& rfc3339);
-
-struct container_info {
-  std::string id;
-  std::string name;         // without the leading '/'
-  std::string state;        // "running", "exited", ...
-  std::string started_at;   // State.StartedAt, RFC 3339
-  std::int64_t created_unix_ms = 0;  // Created, as Unix milliseconds (0: unknown)
-  std::string hostname;     // Config.Hostname
-  bool host_network = false;
-  std::vector<std::string> addresses;  // IP addresses on the container's networks
-  std::map<std::string, std::string> labels;
 };
 
 struct exec_options {

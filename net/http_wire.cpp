@@ -50,7 +50,11 @@ void append_request_head(const http::request_header<>& header, std::string& out)
 void append_response_head(const http::response_header<>& header, std::string& out) {
   append_version(header.version(), out);
   out.push_back(' ');
-  out.append(std::to_string(header.result_int()));
+  // status-code is three digits (RFC 9112): an upstream's "000" or "099", which Beast
+  // parses, must not reach the client as "0" or "99", a status line it cannot parse.
+  const auto status = std::to_string(header.result_int());
+  if (status.size() < 3) out.append(3 - status.size(), '0');
+  out.append(status);
   out.push_back(' ');
   auto reason = header.reason();
   if (reason.empty()) reason = http::obsolete_reason(header.result());

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Builds dockmaster. usage: scripts/build.sh [release|debug|asan]  (default: release)
-# Build folders: build-release, build-debug, build-asan.
+# Builds dockmaster. usage: scripts/build.sh [release|debug|asan|fuzz]  (default: release)
+# Build folders: build-release, build-debug, build-asan; fuzz builds only the libFuzzer
+# harnesses of tests/fuzz/ with clang, in build-fuzz (scripts/fuzz.sh runs them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -9,7 +10,8 @@ case "$kind" in
   release) flags=(-DCMAKE_BUILD_TYPE=Release) ;;
   debug) flags=(-DCMAKE_BUILD_TYPE=Debug) ;;
   asan) flags=(-DCMAKE_BUILD_TYPE=Debug -DDOCKMASTER_SANITIZE=ON) ;;
-  *) echo "usage: $0 [release|debug|asan]" >&2; exit 2 ;;
+  fuzz) flags=(-DCMAKE_BUILD_TYPE=Debug -DDOCKMASTER_FUZZ=ON -DCMAKE_CXX_COMPILER=clang++) ;;
+  *) echo "usage: $0 [release|debug|asan|fuzz]" >&2; exit 2 ;;
 esac
 
 cmake -S . -B "build-$kind" -G Ninja "${flags[@]}" >/dev/null

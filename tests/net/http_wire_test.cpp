@@ -1,6 +1,9 @@
 #include <gtest/gtest.h>
 
+#include <boost/asio/buffer.hpp>
+#include <boost/beast/http/buffer_body.hpp>
 #include <boost/beast/http/message.hpp>
+#include <boost/beast/http/parser.hpp>
 
 #include "net/http_wire.hpp"
 
@@ -38,6 +41,33 @@ TEST(HttpWire, ResponseHeadUsesTheStandardReasonWhenTheUpstreamSentNone) {
   std::string head;
   append_response_head(response, head);
   EXPECT_EQ(head, "HTTP/1.1 503 Service Unavailable\r\n\r\n");
+}
+
+// Found by tests/fuzz/response_head_fuzz.cpp: Beast parses the status "000" as 0,
+// which was written back as "HTTP/1.1 0 OK", a status line no client parses.
+TEST(HttpWire, ResponseHeadWritesAStatusBelow100WithItsThreeDigits) {
+  const std::string upstream = "HTTP/1.1 000 OK\r\nContent-Length: 3\r\n\r\nabc";
+  http::response_parser<http::buffer_body> parser;
+  boost::beast::error_code ec;
+  parser.put(boost::asio::buffer(upstream), ec);
+  ASSERT_FALSE(ec) << ec.message();
+  ASSERT_TRUE(parser.is_header_done());
+  std::string head;
+  append_response_head(parser.get(), head);
+  EXPECT_EQ(head, "HTTP/1.1 000 OK\r\nContent-Length: 3\r\n\r\n");
+
+  http::response_parser<http::buffer_body> client;
+  EXPECT_EQ(client.put(boost::asio::buffer(head), ec), head.size());
+  EXPECT_FALSE(ec) << ec.message();
+  EXPECT_EQ(client.get().result_int(), 0u);
+
+  http::response_header<> response;
+  response.result(99);
+  response.version(11);
+  response.reason("Odd");
+  head.clear();
+  append_response_head(response, head);
+  EXPECT_EQ(head, "HTTP/1.1 099 Odd\r\n\r\n");
 }
 
 TEST(HttpWire, ChunkSizeLineIsHexadecimal) {
