@@ -55,6 +55,8 @@ class connection_limit {
     } while (!open_.compare_exchange_weak(open, open + 1, std::memory_order_relaxed));
     return true;
   }
+  /// Takes a place whatever the count (a connection that is already open).
+  void take() { open_.fetch_add(1, std::memory_order_relaxed); }
   void give_back() { open_.fetch_sub(1, std::memory_order_relaxed); }
 
   bool has_room() const { return open() < max_; }

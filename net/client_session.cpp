@@ -208,7 +208,8 @@ void client_session::route_request(const request_facts& facts) {
   request_.upgrade = parser_->upgrade() && beast::websocket::is_upgrade(head);
   // The facts point into the head, which changes from here on.
   const bool wants_continue = iequals_ascii(facts.expect, "100-continue");
-  std::string path(facts.path);
+  std::string path;  // copied only where the target is rewritten
+  if (facts.absolute_form || request_.route->strip_prefix) path = std::string(facts.path);
   if (facts.absolute_form) {
     // Upstream in origin form, its Host the authority that routed (RFC 9112 §3.2.2).
     std::string host(facts.host);
@@ -249,7 +250,7 @@ void client_session::send_continue_then_forward() {
 }
 
 void client_session::forward() {
-  exchange_ = std::make_unique<upstream_exchange>(worker_, *this);
+  exchange_.emplace(worker_, *this);
   exchange_->start();
 }
 
@@ -314,7 +315,9 @@ void client_session::end_request() {
   }
   if (request_.status != 0 && worker_.settings().access_log) {
     log_access({client_address_, request_.method, request_.target, request_.status,
-                request_.upstream,
+                request_.upstream ? request_.upstream->address().to_string() + ":" +
+                                        std::to_string(request_.upstream->port())
+                                  : std::string("-"),
                 std::chrono::duration_cast<std::chrono::microseconds>(clock::now() - request_.started),
                 request_.request_id});
   }

@@ -319,6 +319,10 @@ void proxy_worker::session_started(client_session* session) { sessions_.insert(s
 
 void proxy_worker::session_ended(client_session* session) {
   if (sessions_.erase(session) == 0) return;
+  connection_closed();
+}
+
+void proxy_worker::connection_closed() {
   settings_->accepting->clients.give_back();
   // This thread's listener accepts again at once. Not from here: this runs in a
   // session's destructor, in the middle of whatever handler let it go.
@@ -330,10 +334,16 @@ void proxy_worker::session_ended(client_session* session) {
   });
 }
 
-void proxy_worker::tunnel_started(tunnel* relay) { tunnels_.insert(relay); }
+void proxy_worker::tunnel_started(tunnel* relay) {
+  // The client connection lives on in the tunnel: it keeps a place of its own (taken
+  // over the limit if need be) once its session gives back the session's.
+  tunnels_.insert(relay);
+  settings_->accepting->clients.take();
+}
 
 void proxy_worker::tunnel_ended(tunnel* relay) {
-  tunnels_.erase(relay);
+  if (tunnels_.erase(relay) == 0) return;
+  connection_closed();
   check_drained();
 }
 

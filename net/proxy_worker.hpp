@@ -152,6 +152,9 @@ class proxy_worker {
   void sweep();
   /// Hands what was counted since the last report to settings().on_traffic.
   void report_traffic();
+  /// A client connection (session or tunnel) closed: its place goes back, and a
+  /// listener paused at the limit accepts again.
+  void connection_closed();
   /// Calls the drain's callback once nothing is in flight.
   void check_drained();
 

@@ -147,7 +147,7 @@ void upstream_exchange::try_next_upstream() {
   if (!tried_.empty() && request.traffic) ++request.traffic->upstream_retries;
   tried_.push_back(target);
   target_host_ = target;
-  request.upstream = endpoint_text(target->endpoint);
+  request.upstream = target->endpoint;
   ++target->active_requests;
   // A pooled connection first; an upgrade always gets a connection of its own. Before
   // a request that could not be sent again (a body, a non-idempotent method), make sure

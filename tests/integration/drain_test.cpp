@@ -2,6 +2,8 @@
 // closed, the request in flight finished, exit status 0.
 
 #include <gtest/gtest.h>
+
+#include <boost/beast/websocket.hpp>
 #include <signal.h>
 
 #include <nlohmann/json.hpp>
@@ -73,6 +75,61 @@ TEST(Drain, ARequestLongerThanTheDrainTimeoutDoesNotKeepTheBinaryAlive) {
   EXPECT_NE(process.stderr_text().find("drain timed out"), std::string::npos) << process.stderr_text();
   // The cut request's client sees its connection end.
   EXPECT_TRUE(slow.closed_by_server_within(std::chrono::seconds(5)));
+}
+
+/// A WebSocket through `port`, its handshake done.
+struct open_tunnel {
+  explicit open_tunnel(std::uint16_t port) : client(port), ws(client.socket()) {
+    if (client.connect()) throw std::runtime_error("cannot connect");
+    auto ec = client.run([&](auto handler) { ws.async_handshake("test.local", "/ws", std::move(handler)); });
+    if (ec) throw std::runtime_error("handshake: " + ec.message());
+  }
+  /// Sends a message and reads its echo; the error, if any.
+  boost::system::error_code echo(const std::string& payload) {
+    auto ec = client.run([&](auto handler) { ws.async_write(boost::asio::buffer(payload), std::move(handler)); });
+    if (ec) return ec;
+    boost::beast::flat_buffer received;
+    return client.run([&](auto handler) { ws.async_read(received, std::move(handler)); });
+  }
+  http_client client;
+  boost::beast::websocket::stream<boost::asio::ip::tcp::socket&> ws;
+};
+
+TEST(Drain, AnOpenTunnelKeepsServingUntilTheDrainTimeoutThenIsClosed) {
+  test_upstream upstream{"app"};
+  dockmaster_process dockmaster(child_config(upstream, "1500ms"));
+  auto& process = dockmaster.process();
+  open_tunnel tunnel(dockmaster.port());
+  ASSERT_FALSE(tunnel.echo("before"));
+
+  process.kill(SIGTERM);
+  ASSERT_TRUE(process.wait_for_stderr(std::regex("draining")));
+  // Drain waits for the tunnel: it still carries messages.
+  EXPECT_FALSE(tunnel.echo("during the drain"));
+  ASSERT_TRUE(process.wait_exit(std::chrono::seconds(10))) << "the drain timeout was not applied";
+  EXPECT_EQ(process.exit_code(), 0) << process.stderr_text();
+  EXPECT_NE(process.stderr_text().find("tunnels still open"), std::string::npos) << process.stderr_text();
+  EXPECT_TRUE(tunnel.client.closed_by_server_within(std::chrono::seconds(5)));
+}
+
+TEST(Drain, ATunnelThatEndsDuringTheDrainLetsTheBinaryExitAtOnce) {
+  test_upstream upstream{"app"};
+  dockmaster_process dockmaster(child_config(upstream, "60s"));
+  auto& process = dockmaster.process();
+  open_tunnel tunnel(dockmaster.port());
+  ASSERT_FALSE(tunnel.echo("before"));
+
+  process.kill(SIGTERM);
+  ASSERT_TRUE(process.wait_for_stderr(std::regex("draining")));
+  EXPECT_TRUE(process.running()) << "exited with a tunnel open";
+  auto ec = tunnel.client.run([&](auto handler) {
+    tunnel.ws.async_close(boost::beast::websocket::close_code::normal, std::move(handler));
+  });
+  EXPECT_FALSE(ec) << ec.message();
+  // Far below the 60 s drain timeout.
+  ASSERT_TRUE(process.wait_exit(std::chrono::seconds(15))) << process.stderr_text();
+  EXPECT_EQ(process.exit_code(), 0);
+  EXPECT_EQ(process.stderr_text().find("drain timeout"), std::string::npos) << process.stderr_text();
 }
 
 TEST(Drain, ARestartStillRunningDoesNotKeepTheBinaryAlivePastTheDrain) {

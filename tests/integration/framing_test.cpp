@@ -421,6 +421,16 @@ TEST_F(Framing, ARequestLineWithoutVersionIsRefusedAtOnce) {
   EXPECT_EQ(std::string(piece, 12), "HTTP/1.1 400");
 }
 
+TEST_F(Framing, AnHttp10RequestWithoutHostReachesTheUpstreamWithTheInstancesAddress) {
+  // The upstream always gets HTTP/1.1, which requires a Host.
+  auto answer = exchange(proxy->port(), "GET /old HTTP/1.0\r\n\r\n");
+  ASSERT_EQ(answer.statuses, std::vector<unsigned>{200});
+  auto forwarded = upstream.requests();
+  ASSERT_EQ(forwarded.size(), 1u);
+  EXPECT_EQ(forwarded[0].version, "HTTP/1.1");
+  EXPECT_EQ(forwarded[0].values("Host"), std::vector<std::string>{upstream.host_port()});
+}
+
 TEST_F(Framing, TwoHostHeadersNeverReachAHostRoute) {
   // Routing on one Host while the upstream reads the other is how a request reaches
   // a virtual host it was not meant for.

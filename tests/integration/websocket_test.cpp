@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <thread>
+
 #include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/beast/websocket.hpp>
 
@@ -91,6 +93,46 @@ TEST_F(WebSocket, TheProxyServesPlainRequestsWhileATunnelIsOpen) {
   EXPECT_EQ(beast::buffers_to_string(received.data()), payload);
   ec = ws_client.run([&](auto handler) { ws.async_close(websocket::close_code::normal, std::move(handler)); });
   EXPECT_FALSE(ec);
+}
+
+/// An in-process dockmaster whose tunnels close after `idle` without a byte.
+class TunnelIdle : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto cfg = make_config();
+    add_service(cfg, "app", {upstream.host_port()});
+    add_route(cfg, "/", "app");
+    cfg.timeouts.tunnel_idle = std::chrono::milliseconds(400);
+    proxy = std::make_unique<in_process_proxy>(cfg);
+  }
+  test_upstream upstream{"app"};
+  std::unique_ptr<in_process_proxy> proxy;
+};
+
+TEST_F(TunnelIdle, ATunnelWithTrafficStaysOpenAndAnIdleOneIsClosed) {
+  http_client client(proxy->port());
+  ASSERT_FALSE(client.connect());
+  websocket::stream<boost::asio::ip::tcp::socket&> ws(client.socket());
+  auto ec = client.run([&](auto handler) { ws.async_handshake("test.local", "/ws", std::move(handler)); });
+  ASSERT_FALSE(ec) << ec.message();
+  // Messages a fifth of the idle timeout apart, for more than twice that timeout: the
+  // tunnel is never idle long enough to be closed.
+  for (int i = 0; i < 10; ++i) {
+    std::string payload = "ping " + std::to_string(i);
+    ec = client.run([&](auto handler) { ws.async_write(boost::asio::buffer(payload), std::move(handler)); });
+    ASSERT_FALSE(ec) << "write " << i << ": " << ec.message();
+    beast::flat_buffer received;
+    ec = client.run([&](auto handler) { ws.async_read(received, std::move(handler)); });
+    ASSERT_FALSE(ec) << "read " << i << ": " << ec.message();
+    EXPECT_EQ(beast::buffers_to_string(received.data()), payload);
+    std::this_thread::sleep_for(std::chrono::milliseconds(80));
+  }
+  // Then silence: the proxy closes both ends.
+  beast::flat_buffer received;
+  ec = client.run([&](auto handler) { ws.async_read(received, std::move(handler)); },
+                  std::chrono::seconds(10));
+  EXPECT_TRUE(ec) << "the tunnel stayed open";
+  EXPECT_NE(ec, beast::error::timeout) << "not closed within 10 s of an idle timeout of 400 ms";
 }
 
 }  // namespace
