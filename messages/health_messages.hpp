@@ -213,7 +213,7 @@ struct supervisor_event {
   instance_id instance;
   event_kind kind = event_kind::restart_started;
   std::string message;
-  restart_result result;  // for restart_done / restart_failed
+  restart_result result;  // for restart_done / restart_failed / restart_skipped
 };
 
 template <class Inspector>
