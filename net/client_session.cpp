@@ -85,6 +85,10 @@ void client_session::read_request_head() {
     parse_request_head();  // a pipelined request is already here
     return;
   }
+  read_more();
+}
+
+void client_session::read_more() {
   client_.async_read_some(buffer_.prepare(beast::read_size(buffer_, 65536)),
                           [self = shared_from_this()](beast::error_code ec, std::size_t n) {
                             self->on_request_bytes(ec, n);
@@ -119,10 +123,7 @@ void client_session::parse_request_head() {
     while (buffer_.size() >= 2 && bytes()[0] == '\r' && bytes()[1] == '\n') buffer_.consume(2);
     bool maybe_crlf = buffer_.size() == 1 && bytes()[0] == '\r';
     if (buffer_.size() == 0 || maybe_crlf) {
-      client_.async_read_some(buffer_.prepare(beast::read_size(buffer_, 65536)),
-                              [self = shared_from_this()](beast::error_code ec, std::size_t n) {
-                                self->on_request_bytes(ec, n);
-                              });
+      read_more();
       return;
     }
   }
@@ -136,10 +137,7 @@ void client_session::parse_request_head() {
       refuse({http::status::bad_request, "malformed request line"});
       return;
     }
-    client_.async_read_some(buffer_.prepare(beast::read_size(buffer_, 65536)),
-                            [self = shared_from_this()](beast::error_code ec, std::size_t n) {
-                              self->on_request_bytes(ec, n);
-                            });
+    read_more();
     return;
   }
   request_.started = clock::now();

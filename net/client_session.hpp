@@ -90,6 +90,8 @@ class client_session : public std::enable_shared_from_this<client_session> {
  private:
   // -- reading, checking and routing a request -------------------------------------
   void read_request_head();
+  /// Reads whatever the client sends next into the buffer.
+  void read_more();
   void on_request_bytes(error_code ec, std::size_t bytes);
   /// Feeds what the buffer holds to the parser; reads more, refuses, or routes.
   void parse_request_head();

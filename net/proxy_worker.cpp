@@ -88,10 +88,8 @@ void proxy_worker::run() {
 void proxy_worker::sweep() {
   auto now = client_session::clock::now();
   for (auto* session : sessions_) session->check_deadlines(now);
-  // Closing a tunnel may end it, which erases it from the set: copy first.
-  std::vector<tunnel*> tunnels(tunnels_.begin(), tunnels_.end());
-  for (auto* relay : tunnels)
-    if (tunnels_.count(relay)) relay->check_deadlines(now);
+  // Closing only cancels their operations: none ends here, so the sets stay as they are.
+  for (auto* relay : tunnels_) relay->check_deadlines(now);
   pool_.close_expired(now);
   // A place may have freed on another thread: this one would not hear of it otherwise.
   if (!draining_ && any_at_limit() && settings_->accepting->clients.has_room()) resume_accepting();

@@ -125,6 +125,8 @@ TEST_F(TunnelIdle, ATunnelWithTrafficStaysOpenAndAnIdleOneIsClosed) {
     ec = client.run([&](auto handler) { ws.async_read(received, std::move(handler)); });
     ASSERT_FALSE(ec) << "read " << i << ": " << ec.message();
     EXPECT_EQ(beast::buffers_to_string(received.data()), payload);
+    // Pacing, not waiting: the gaps are what shows the tunnel is not closed while
+    // bytes keep moving.
     std::this_thread::sleep_for(std::chrono::milliseconds(80));
   }
   // Then silence: the proxy closes both ends.
