@@ -216,6 +216,17 @@ event_sink_impl::behavior_type event_sink(event_sink_impl::stateful_pointer<even
           for (std::size_t i = 0; i < delta.requests.size(); ++i) stats.requests[i] += delta.requests[i];
           stats.upstream_connect_failures[0] += delta.upstream_connect_failures;
           stats.upstream_retries[0] += delta.upstream_retries;
+          stats.held[0] += delta.held;
+          for (std::size_t i = 0; i < delta.hold_outcomes.size(); ++i)
+            stats.hold_outcomes[i] += delta.hold_outcomes[i];
+          for (std::size_t i = 0; i < delta.hold_wait.size(); ++i) stats.hold_wait[i] += delta.hold_wait[i];
+          stats.hold_wait_us[0] += delta.hold_wait_us;
+          stats.hold_refused[0] += delta.hold_refused;
+          // Every hold is counted once when it begins and once when it ends: the
+          // difference is what waits now.
+          std::uint64_t ended = 0;
+          for (auto n : stats.hold_outcomes) ended += n;
+          stats.requests_held[0] = stats.held[0] >= ended ? stats.held[0] - ended : 0;
         }
         publish_soon();
       },

@@ -115,8 +115,12 @@ http_acceptor_impl::behavior_type http_acceptor(
             boost::system::error_code ec;
             auto ip = boost::asio::ip::make_address(instance.address, ec);
             if (ec) continue;  // the proxy only sends numeric addresses
-            update.targets.push_back(
-                {instance.configured, tcp::endpoint(ip, instance.port), instance.healthy, 0});
+            net::upstream_target target;
+            target.configured = instance.configured;
+            target.endpoint = tcp::endpoint(ip, instance.port);
+            target.healthy = instance.healthy;
+            target.heal_expected = instance.heal_expected;
+            update.targets.push_back(std::move(target));
           }
           worker->update_service(std::move(update));
         }

@@ -157,6 +157,8 @@ restart_supervisor_impl::behavior_type restart_supervisor(
                         net::number_field("max_restarts", restart.max_restarts),
                         net::field("message", message)});
         report(id, event_kind::restart_given_up, message);
+        if (auto proxy = state.proxies.find(id.service); proxy != state.proxies.end())
+          self->send(proxy->second, heal_outlook{id, false});
         return;
       }
       case restart_policy::verdict::wait: {
@@ -244,6 +246,9 @@ restart_supervisor_impl::behavior_type restart_supervisor(
       [self](register_atom, std::string& service, health_watcher_actor& watcher) {
         self->state.watchers[service] = watcher;
       },
+      [self](register_atom, std::string& service, upstream_proxy_actor& proxy) {
+        self->state.proxies[service] = proxy;
+      },
       [self](instance_added& added) {
         auto& state = self->state;
         auto service = state.services.find(added.instance.service);
@@ -284,6 +289,10 @@ restart_supervisor_impl::behavior_type restart_supervisor(
           bool was_handled = record.failed_at_unix_ms != 0;
           record.unhealthy = false;
           record.retry = 0;
+          if (record.given_up_reported) {
+            if (auto proxy = state.proxies.find(change.instance.service); proxy != state.proxies.end())
+              self->send(proxy->second, heal_outlook{change.instance, true});
+          }
           record.given_up_reported = false;
           record.policy->recovered();
           identify(record);

@@ -20,6 +20,9 @@ struct restart_supervisor_state {
   messages::restart_executor_actor local;
   messages::event_sink_actor sink;
   std::map<std::string, messages::health_watcher_actor> watchers;  // by service
+  /// Told when the supervisor gives up on an instance and when it comes back, so that
+  /// requests wait only for instances that are expected back.
+  std::map<std::string, messages::upstream_proxy_actor> proxies;  // by service
 
   /// One instance from instance_added to instance_removed. A record that is gone (or
   /// was replaced by a newer one of the same address) voids every timer and reply that

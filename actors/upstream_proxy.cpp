@@ -27,6 +27,7 @@ bool is_address(const std::string& host) {
 /// that an unchanged set compares equal.
 instance_set current_set(const upstream_proxy_state& state) {
   bool checked = state.service.health.kind != config::probe_kind::none;
+  bool healed = checked && state.service.restart.executor != config::restart_executor::none;
   instance_set set;
   set.service = state.service.name;
   for (const auto& hp : state.service.instances) {
@@ -37,9 +38,11 @@ instance_set current_set(const upstream_proxy_state& state) {
         return i.address == address && i.port == hp.port;
       });
       if (duplicate) continue;
-      auto health = state.healthy.find(address + ":" + std::to_string(hp.port));
+      auto endpoint = address + ":" + std::to_string(hp.port);
+      auto health = state.healthy.find(endpoint);
       bool healthy = !checked || (health != state.healthy.end() && health->second);
-      set.instances.push_back({label(hp), address, hp.port, healthy});
+      set.instances.push_back(
+          {label(hp), address, hp.port, healthy, healed && !state.given_up.count(endpoint)});
     }
   }
   return set;
@@ -56,7 +59,9 @@ bool same_set(const instance_set& a, const instance_set& b) {
   for (std::size_t i = 0; i < a.instances.size(); ++i) {
     const auto& x = a.instances[i];
     const auto& y = b.instances[i];
-    if (x.address != y.address || x.port != y.port || x.healthy != y.healthy) return false;
+    if (x.address != y.address || x.port != y.port || x.healthy != y.healthy ||
+        x.heal_expected != y.heal_expected)
+      return false;
   }
   return true;
 }
@@ -90,6 +95,10 @@ upstream_proxy_impl::behavior_type upstream_proxy(
     if (self->state.acceptor)
       self->send(self->state.acceptor, register_atom::value, self->state.service.name,
                  upstream_proxy_actor{self});
+    // So that the supervisor can say when it gives up on an instance.
+    if (supervisor)
+      self->send(supervisor, register_atom::value, self->state.service.name,
+                 upstream_proxy_actor{self});
   }
 
   // The addresses that left the set and those that joined it, to everyone who tracks
@@ -122,12 +131,15 @@ upstream_proxy_impl::behavior_type upstream_proxy(
     if (!state.first_round_done) return;
     auto set = current_set(state);
     // A vanished address forgets its health: if it comes back, it is probed anew.
-    for (auto it = state.healthy.begin(); it != state.healthy.end();) {
-      bool present = std::any_of(set.instances.begin(), set.instances.end(), [&](const auto& i) {
-        return i.address + ":" + std::to_string(i.port) == it->first;
+    auto present = [&](const std::string& endpoint) {
+      return std::any_of(set.instances.begin(), set.instances.end(), [&](const auto& i) {
+        return i.address + ":" + std::to_string(i.port) == endpoint;
       });
-      it = present ? std::next(it) : state.healthy.erase(it);
-    }
+    };
+    for (auto it = state.healthy.begin(); it != state.healthy.end();)
+      it = present(it->first) ? std::next(it) : state.healthy.erase(it);
+    for (auto it = state.given_up.begin(); it != state.given_up.end();)
+      it = present(*it) ? std::next(it) : state.given_up.erase(it);
     if (!state.ever_published || !same_set(set, state.published)) {
       net::event_log().info("service {}: instances {}", state.service.name, describe(set));
       announce_changes(state.ever_published ? state.published : instance_set{}, set);
@@ -187,6 +199,15 @@ upstream_proxy_impl::behavior_type upstream_proxy(
       },
       [self](upstream_failure& failure) {
         if (self->state.watcher) self->send(self->state.watcher, failure);
+      },
+      [self, publish_if_changed](heal_outlook& outlook) {
+        if (!contains(self->state.published, {"", outlook.instance.address, outlook.instance.port, false}))
+          return;
+        if (outlook.expected)
+          self->state.given_up.erase(outlook.instance.endpoint());
+        else
+          self->state.given_up.insert(outlook.instance.endpoint());
+        publish_if_changed();
       },
       [self](get_atom) -> caf::result<instance_set> {
         if (self->state.first_round_done) return self->state.published;

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <map>
+#include <set>
 #include <memory>
 #include <string>
 #include <vector>
@@ -28,6 +29,8 @@ struct upstream_proxy_state {
   messages::event_sink_actor sink;
   /// Health per address ("address:port") from the watcher; absent: not probed yet.
   std::map<std::string, bool> healthy;
+  /// Addresses ("address:port") the supervisor has given up on: not expected back.
+  std::set<std::string> given_up;
   /// Addresses per configured host:port, from the latest answers.
   std::map<std::string, std::vector<std::string>> addresses;
   /// Configured names with a lookup under way (never two at once per name).

@@ -118,6 +118,26 @@ struct restart_config {
   milliseconds escalate_stop_timeout{10000};
 };
 
+/// Requests to a service with no healthy instance wait while one is coming back (a
+/// restart is running or due, or an instance is between states after a restart or at
+/// boot), instead of failing; they go out the moment an instance turns healthy. Only
+/// for services with a restart configured: without one, or once the supervisor has
+/// given up, nothing comes back and nothing waits.
+struct hold_config {
+  /// How long a request may wait; then 503 with Retry-After. 0: requests never wait.
+  /// 10 s: an exec heal (a Gunicorn HUP, a pm2 restart) and the probes that see it back
+  /// take one to a few seconds, and 10 s is well inside the 30-60 s after which clients
+  /// and the load balancers in front of them commonly give up, so a client that is
+  /// refused still gets dockmaster's 503 and its Retry-After, not a timeout of its own.
+  milliseconds timeout{10000};
+  /// Requests waiting at once for the service (shared out over the I/O threads); more
+  /// get 503 at once.
+  std::size_t max_requests = 1000;
+  /// A request body up to this size is read and kept while the request waits; a larger
+  /// one gets 503 at once. With max_requests, it bounds the memory a hold can take.
+  std::uint64_t max_body_bytes = 64 * 1024;
+};
+
 struct service_config {
   std::string name;
   std::vector<host_port> instances;
@@ -126,6 +146,7 @@ struct service_config {
   milliseconds resolve_interval{5000};
   health_config health;
   restart_config restart;
+  hold_config hold;
 };
 
 /// The manager's own endpoints on the listen addresses.
@@ -205,6 +226,8 @@ struct config {
   std::vector<route> routes;
   cors_policy cors;
   std::map<std::string, service_config> services;
+  /// The defaults of every service's `hold` (each service may set its own).
+  hold_config hold;
   timeout_config timeouts;
   limit_config limits;
   actor_system_config actor_system;

@@ -354,10 +354,21 @@ restart_config read_restart(const node& n) {
   return restart;
 }
 
-service_config read_service(const node& n, const std::string& name) {
-  n.expect_object_with_keys({"instances", "balance", "resolve_interval", "health", "restart"});
+hold_config read_hold(const node& n, hold_config hold) {
+  n.expect_object_with_keys({"timeout", "max_requests", "max_body_bytes"});
+  // A timeout of 0 turns holding off.
+  if (auto v = n.member("timeout")) hold.timeout = read_duration(*v);
+  if (auto v = n.member("max_requests")) hold.max_requests = read_count(*v);
+  if (auto v = n.member("max_body_bytes")) hold.max_body_bytes = read_count(*v);
+  return hold;
+}
+
+service_config read_service(const node& n, const std::string& name, const hold_config& hold) {
+  n.expect_object_with_keys({"instances", "balance", "resolve_interval", "health", "restart", "hold"});
   service_config service;
   service.name = name;
+  service.hold = hold;
+  if (auto v = n.member("hold")) service.hold = read_hold(*v, hold);
   auto instances = n.member("instances");
   if (!instances) n.fail("missing required key \"instances\"");
   if (!instances->value->is_array()) instances->wrong_type("an array");
@@ -384,11 +395,11 @@ service_config read_service(const node& n, const std::string& name) {
   return service;
 }
 
-std::map<std::string, service_config> read_services(const node& n) {
+std::map<std::string, service_config> read_services(const node& n, const hold_config& hold) {
   if (!n.value->is_object()) n.wrong_type("an object");
   std::map<std::string, service_config> services;
   for (const auto& item : n.value->items()) {
-    services[item.key()] = read_service(*n.member(item.key()), item.key());
+    services[item.key()] = read_service(*n.member(item.key()), item.key(), hold);
   }
   return services;
 }
@@ -626,8 +637,8 @@ config default_config() {
 config parse_config(const json& document) {
   node root{&document, ""};
   root.expect_object_with_keys(
-      {"listen", "routes", "cors", "services", "timeouts", "limits", "actor_system", "log", "docker",
-       "admin"});
+      {"listen", "routes", "cors", "services", "hold", "timeouts", "limits", "actor_system", "log",
+       "docker", "admin"});
 
   config result;
   result.listen = default_config().listen;
@@ -652,7 +663,8 @@ config parse_config(const json& document) {
 
   auto services = root.member("services");
   auto routes = root.member("routes");
-  if (services) result.services = read_services(*services);
+  if (auto v = root.member("hold")) result.hold = read_hold(*v, result.hold);
+  if (services) result.services = read_services(*services, result.hold);
   if (routes) {
     result.routes = read_routes(*routes);
     for (std::size_t i = 0; i < result.routes.size(); ++i) {

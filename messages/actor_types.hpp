@@ -40,6 +40,7 @@ using event_sink_impl = event_sink_actor::extend<caf::reacts_to<publish_atom>>; 
 using upstream_proxy_actor = caf::typed_actor<
     caf::reacts_to<health_changed>,    // from its health_watcher
     caf::reacts_to<upstream_failure>,  // from the acceptor; passed on to its health_watcher
+    caf::reacts_to<heal_outlook>,      // from the restart_supervisor
     caf::replies_to<get_atom>::with<instance_set>>;
 
 using upstream_proxy_impl = upstream_proxy_actor::extend<
@@ -90,6 +91,7 @@ using restart_executor_impl = restart_executor_actor::extend<
 /// Turns unhealthy instances into restarts, with backoff and caps.
 using restart_supervisor_actor = caf::typed_actor<
     caf::reacts_to<register_atom, std::string, health_watcher_actor>,  // service, its watcher
+    caf::reacts_to<register_atom, std::string, upstream_proxy_actor>,  // service, its proxy
     caf::reacts_to<instance_added>,
     caf::reacts_to<instance_removed>,
     caf::reacts_to<health_changed>>;

@@ -25,8 +25,8 @@ using sync_atom = caf::atom_constant<caf::atom("sync")>;
 using synced_atom = caf::atom_constant<caf::atom("synced")>;
 /// Timer of a health_watcher: probe this instance now.
 using probe_atom = caf::atom_constant<caf::atom("probe")>;
-/// An actor introduces itself: a health_watcher to the restart_supervisor, an
-/// upstream_proxy and the event_sink to the http_acceptor.
+/// An actor introduces itself: a health_watcher and an upstream_proxy to the
+/// restart_supervisor, an upstream_proxy and the event_sink to the http_acceptor.
 using register_atom = caf::atom_constant<caf::atom("register")>;
 /// Timer of the restart_supervisor: the backoff of an instance has passed.
 using retry_atom = caf::atom_constant<caf::atom("retry")>;

@@ -112,6 +112,20 @@ typename Inspector::result_type inspect(Inspector& f, health_changed& x) {
            x.verdict, x.consecutive);
 }
 
+/// Whether the supervisor still means to heal an instance: `expected` false once it has
+/// given up on it, true again when it recovers by itself. Sent by the restart_supervisor
+/// to the service's upstream_proxy, whose instance set tells the I/O threads whether
+/// requests should wait for the instance.
+struct heal_outlook {
+  instance_id instance;
+  bool expected = true;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, heal_outlook& x) {
+  return f(caf::meta::type_name("heal_outlook"), x.instance, x.expected);
+}
+
 /// What to run for a restart: the configured command in the instance's container
 /// (executor "docker"), the container restart itself (escalation), or the command on
 /// the host (executor "local").

@@ -24,6 +24,7 @@ inline void add_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<restart_request>("restart_request");
   cfg.add_message_type<restart_result>("restart_result");
   cfg.add_message_type<judge_afresh>("judge_afresh");
+  cfg.add_message_type<heal_outlook>("heal_outlook");
   cfg.add_message_type<identify_request>("identify_request");
   cfg.add_message_type<container_identity>("container_identity");
   cfg.add_message_type<supervisor_event>("supervisor_event");

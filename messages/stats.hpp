@@ -34,6 +34,32 @@ constexpr status_class class_of(unsigned status) {
                                        : status_class::c5xx;
 }
 
+/// The buckets of the hold-time histogram, by upper bound (the last has none). Counts
+/// per bucket, not cumulative: the metrics add them up.
+enum class hold_wait_bucket : std::uint8_t {
+  le_10ms, le_50ms, le_100ms, le_250ms, le_500ms, le_1s, le_2500ms, le_5s, le_10s, le_30s, longer
+};
+
+namespace detail {
+inline constexpr std::array<std::string_view, 11> hold_wait_bucket_names{
+    "le_10ms", "le_50ms", "le_100ms", "le_250ms", "le_500ms", "le_1s",
+    "le_2500ms", "le_5s", "le_10s", "le_30s", "longer"};
+/// The upper bounds in microseconds, of every bucket but the last.
+inline constexpr std::array<std::uint64_t, 10> hold_wait_bucket_bounds_us{
+    10'000, 50'000, 100'000, 250'000, 500'000, 1'000'000, 2'500'000, 5'000'000, 10'000'000, 30'000'000};
+}  // namespace detail
+
+template <>
+constexpr std::size_t value_count<hold_wait_bucket>() { return detail::hold_wait_bucket_names.size(); }
+constexpr std::string_view name(hold_wait_bucket x) { return detail::name_of(x, detail::hold_wait_bucket_names); }
+
+/// The bucket of a wait of `us` microseconds.
+constexpr hold_wait_bucket bucket_of(std::uint64_t us) {
+  std::size_t i = 0;
+  while (i < detail::hold_wait_bucket_bounds_us.size() && us > detail::hold_wait_bucket_bounds_us[i]) ++i;
+  return static_cast<hold_wait_bucket>(i);
+}
+
 /// The dimension of a stat that has a single value.
 enum class single : std::uint8_t { value };
 template <>
@@ -47,9 +73,15 @@ constexpr std::size_t value_count<single>() { return 1; }
   COUNTER(upstream_retries, single)         /* requests tried on another instance */   \
   COUNTER(probes, probe_verdict)            /* health probes, by verdict */            \
   COUNTER(restarts, restart_outcome)        /* restarts that ended, by outcome */      \
+  COUNTER(held, single)                     /* requests that waited for an instance */  \
+  COUNTER(hold_outcomes, hold_outcome)      /* how those waits ended */                 \
+  COUNTER(hold_wait, hold_wait_bucket)      /* how long they waited (histogram) */      \
+  COUNTER(hold_wait_us, single)             /* their waits added up, microseconds */    \
+  COUNTER(hold_refused, single)             /* 503 at once: hold full, body too large */ \
   GAUGE(instances, single)                  /* addresses in the instance set */        \
   GAUGE(instances_healthy, single)          /* of which healthy */                     \
-  GAUGE(restarts_running, single)           /* restarts under way */
+  GAUGE(restarts_running, single)           /* restarts under way */                   \
+  GAUGE(requests_held, single)              /* requests waiting now (as of the counts) */
 
 /// One service's stats. Counters only grow; gauges are set.
 struct service_stats {
@@ -75,12 +107,26 @@ struct traffic_delta {
   std::array<std::uint64_t, value_count<status_class>()> requests{};
   std::uint64_t upstream_connect_failures = 0;
   std::uint64_t upstream_retries = 0;
+  std::uint64_t held = 0;  // holds begun
+  std::array<std::uint64_t, value_count<hold_outcome>()> hold_outcomes{};  // holds ended
+  std::array<std::uint64_t, value_count<hold_wait_bucket>()> hold_wait{};
+  std::uint64_t hold_wait_us = 0;
+  std::uint64_t hold_refused = 0;
+
+  bool empty() const {
+    bool any = upstream_connect_failures != 0 || upstream_retries != 0 || held != 0 ||
+               hold_refused != 0;
+    for (auto n : requests) any |= n != 0;
+    for (auto n : hold_outcomes) any |= n != 0;
+    return !any;
+  }
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, traffic_delta& x) {
   return f(caf::meta::type_name("traffic_delta"), x.service, x.requests,
-           x.upstream_connect_failures, x.upstream_retries);
+           x.upstream_connect_failures, x.upstream_retries, x.held, x.hold_outcomes, x.hold_wait,
+           x.hold_wait_us, x.hold_refused);
 }
 
 /// An I/O thread's counts since its previous report (about once a second, only when

@@ -18,11 +18,16 @@ struct upstream_instance {
   std::string address;
   std::uint16_t port = 0;
   bool healthy = true;
+  /// When it is not healthy, it is expected back: the service has health checks and a
+  /// restart, and the supervisor has not given up on this instance. Requests to a
+  /// service with no healthy instance wait (hold) only for such an instance.
+  bool heal_expected = false;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, upstream_instance& x) {
-  return f(caf::meta::type_name("upstream_instance"), x.configured, x.address, x.port, x.healthy);
+  return f(caf::meta::type_name("upstream_instance"), x.configured, x.address, x.port, x.healthy,
+           x.heal_expected);
 }
 
 /// The complete, current instance set of a service. Sent by the service's

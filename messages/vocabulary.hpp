@@ -45,6 +45,15 @@ enum class restart_outcome : std::uint8_t {
   abandoned,  // dockmaster shut down, or the executor did not answer in time
 };
 
+/// How a request that waited for an instance (a hold) ended.
+enum class hold_outcome : std::uint8_t {
+  released,     // an instance turned healthy: it went out
+  timed_out,    // hold.timeout passed: 503 with Retry-After
+  client_gone,  // the client closed its connection while it waited
+  abandoned,    // nothing is coming back any more (the supervisor gave up, the instances
+                // left), or dockmaster is stopping: 503
+};
+
 /// What the event sink records: every health change and supervisor decision.
 enum class event_kind : std::uint8_t {
   instance_added,
@@ -69,6 +78,8 @@ inline constexpr std::array<std::string_view, 3> restart_action_names{"exec", "r
                                                                       "local"};
 inline constexpr std::array<std::string_view, 6> restart_outcome_names{
     "ok", "failed", "timed_out", "not_run", "skipped", "abandoned"};
+inline constexpr std::array<std::string_view, 4> hold_outcome_names{"released", "timed_out",
+                                                                   "client_gone", "abandoned"};
 inline constexpr std::array<std::string_view, 10> event_kind_names{
     "instance_added",  "instance_removed", "health_changed",  "restart_started",
     "restart_done",    "restart_failed",   "restart_skipped", "restart_backoff",
@@ -94,12 +105,15 @@ constexpr std::size_t value_count<restart_action>() { return detail::restart_act
 template <>
 constexpr std::size_t value_count<restart_outcome>() { return detail::restart_outcome_names.size(); }
 template <>
+constexpr std::size_t value_count<hold_outcome>() { return detail::hold_outcome_names.size(); }
+template <>
 constexpr std::size_t value_count<event_kind>() { return detail::event_kind_names.size(); }
 
 constexpr std::string_view name(health_state x) { return detail::name_of(x, detail::health_state_names); }
 constexpr std::string_view name(probe_verdict x) { return detail::name_of(x, detail::probe_verdict_names); }
 constexpr std::string_view name(restart_action x) { return detail::name_of(x, detail::restart_action_names); }
 constexpr std::string_view name(restart_outcome x) { return detail::name_of(x, detail::restart_outcome_names); }
+constexpr std::string_view name(hold_outcome x) { return detail::name_of(x, detail::hold_outcome_names); }
 constexpr std::string_view name(event_kind x) { return detail::name_of(x, detail::event_kind_names); }
 
 /// For CAF's message printing and for gtest, found by argument-dependent lookup.

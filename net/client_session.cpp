@@ -274,6 +274,8 @@ void client_session::answer(http::status status, std::string body, std::string_v
   auto response = std::make_shared<http::response<http::string_body>>(status, 11);
   if (!body.empty()) response->set(http::field::content_type, content_type);
   if (!request_.request_id.empty()) response->set("X-Request-Id", request_.request_id);
+  if (request_.retry_after_s != 0)
+    response->set(http::field::retry_after, std::to_string(request_.retry_after_s));
   if (!request_.origin.empty()) worker_.settings().cors.decorate(request_.origin, response->base());
   response->body() = std::move(body);
   write_answer(std::move(response));
@@ -317,7 +319,7 @@ void client_session::end_request() {
                                         std::to_string(request_.upstream->port())
                                   : std::string("-"),
                 std::chrono::duration_cast<std::chrono::microseconds>(clock::now() - request_.started),
-                request_.request_id});
+                request_.request_id, request_.held});
   }
   if (request_.counted) {
     request_.counted = false;

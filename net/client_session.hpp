@@ -39,6 +39,10 @@ struct client_request {
   bool body_started = false;   // some body bytes were read from the client
   bool continue_sent = false;  // the client got its 100 Continue
   bool host_missing = false;   // HTTP/1.0 without Host: the upstream gets the instance's
+  /// Sent as Retry-After (seconds) with an error answer, when not 0.
+  unsigned retry_after_s = 0;
+  /// How long it waited for an instance that was coming back, in all.
+  std::chrono::microseconds held{0};
   /// The instance that served it, rendered only for the access log.
   std::optional<boost::asio::ip::tcp::endpoint> upstream;
 };

@@ -151,11 +151,21 @@ void log_access(const access_record& r) {
   auto& access = the_loggers().access;
   if (!access.should_log(spdlog::level::info)) return;
   double ms = r.duration.count() / 1000.0;
+  double held_ms = r.held.count() / 1000.0;
   if (json_format) {
-    access.info(
-        R"({{"time":"{}","log":"access","client":"{}","method":"{}","path":"{}","status":{},"upstream":"{}","duration_ms":{:.3f},"request_id":"{}"}})",
-        utc_timestamp(), r.client, json_escape(r.method), json_escape(r.target), r.status,
-        r.upstream, ms, r.request_id);
+    if (r.held.count() > 0)
+      access.info(
+          R"({{"time":"{}","log":"access","client":"{}","method":"{}","path":"{}","status":{},"upstream":"{}","duration_ms":{:.3f},"held_ms":{:.3f},"request_id":"{}"}})",
+          utc_timestamp(), r.client, json_escape(r.method), json_escape(r.target), r.status,
+          r.upstream, ms, held_ms, r.request_id);
+    else
+      access.info(
+          R"({{"time":"{}","log":"access","client":"{}","method":"{}","path":"{}","status":{},"upstream":"{}","duration_ms":{:.3f},"request_id":"{}"}})",
+          utc_timestamp(), r.client, json_escape(r.method), json_escape(r.target), r.status,
+          r.upstream, ms, r.request_id);
+  } else if (r.held.count() > 0) {
+    access.info("{} \"{} {}\" {} upstream={} {:.3f}ms held={:.3f}ms id={}", r.client, r.method,
+                r.target, r.status, r.upstream, ms, held_ms, r.request_id);
   } else {
     access.info("{} \"{} {}\" {} upstream={} {:.3f}ms id={}", r.client, r.method, r.target,
                  r.status, r.upstream, ms, r.request_id);

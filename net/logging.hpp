@@ -30,6 +30,8 @@ struct access_record {
   std::string_view upstream;  // instance address, or "-" when answered by the manager
   std::chrono::microseconds duration{0};
   std::string_view request_id;
+  /// Of the duration, how long it waited for an instance that was coming back (hold).
+  std::chrono::microseconds held{0};
 };
 
 void log_access(const access_record& record);

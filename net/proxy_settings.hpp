@@ -1,6 +1,9 @@
 #pragma once
 
+#include <algorithm>
+#include <chrono>
 #include <functional>
+#include <map>
 #include <memory>
 #include <set>
 #include <string>
@@ -23,10 +26,39 @@ struct proxy_settings {
         access_log(cfg.log.access_log), status_path(cfg.admin.status_path),
         accepting(std::make_shared<accept_control>(
             effective_max_client_connections(cfg.limits.max_client_connections))) {
+    const std::size_t threads = std::max<std::size_t>(cfg.actor_system.io_threads, 1);
     for (const auto& [name, service] : cfg.services) {
       balance_by_service.emplace(name, service.balance);
       if (service.health.fail_open) fail_open_services.insert(name);
+      if (service.health.kind != config::probe_kind::none)
+        probe_timeout_by_service.emplace(name, service.health.timeout);
+      if (service.hold.timeout.count() > 0 && service.hold.max_requests > 0 &&
+          service.health.kind != config::probe_kind::none &&
+          service.restart.executor != config::restart_executor::none)
+        hold_by_service.emplace(
+            name, service_hold{service.hold.timeout,
+                               (service.hold.max_requests + threads - 1) / threads,
+                               service.hold.max_body_bytes,
+                               service.health.next_interval(true)});
     }
+  }
+
+  /// How requests to one service wait for an instance that is coming back.
+  struct service_hold {
+    std::chrono::milliseconds timeout;
+    /// hold.max_requests shared out over the I/O threads (rounded up).
+    std::size_t max_requests_per_thread;
+    std::uint64_t max_body_bytes;
+    /// A request held because its instance refused the connection while still listed
+    /// healthy tries again after this (the probe cadence while a failure streak runs),
+    /// in case the refusal was a blip and no change of health ever comes.
+    std::chrono::milliseconds recheck;
+  };
+
+  /// The hold of `service`, or nullptr: its requests never wait.
+  const service_hold* hold_of(const std::string& service) const {
+    auto found = hold_by_service.find(service);
+    return found == hold_by_service.end() ? nullptr : &found->second;
   }
 
   route_table routes;
@@ -38,6 +70,12 @@ struct proxy_settings {
   std::map<std::string, config::balance_policy> balance_by_service;
   /// Services that send to all instances when none is healthy, instead of a 503.
   std::set<std::string> fail_open_services;
+  /// The probe timeout of every service with health checks: a request that waits longer
+  /// for its response head tells the watcher, which probes the instance at once (a hung
+  /// service is found as soon as a refused one).
+  std::map<std::string, std::chrono::milliseconds> probe_timeout_by_service;
+  /// Services whose requests may wait for an instance (with a restart and a hold).
+  std::map<std::string, service_hold> hold_by_service;
   /// The one thing here that changes: the open client connections of every I/O thread
   /// together (limits.max_client_connections, resolved) and the listeners' log
   /// throttles, all thread-safe.

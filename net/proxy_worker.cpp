@@ -9,6 +9,7 @@
 #include "net/client_session.hpp"
 #include "net/logging.hpp"
 #include "net/tunnel.hpp"
+#include "net/upstream_exchange.hpp"
 
 namespace dockmaster::net {
 
@@ -31,6 +32,11 @@ proxy_worker::proxy_worker(std::shared_ptr<const proxy_settings> settings)
 
 proxy_worker::~proxy_worker() {
   destroying_ = true;
+  {
+    // The sessions still waiting end now, while what they report to exists.
+    auto held = std::move(held_);
+    held_.clear();
+  }
   work_.reset();
   listeners_.clear();
   sweep_timer_.reset();
@@ -112,9 +118,7 @@ void proxy_worker::report_traffic() {
   messages::traffic_report report;
   for (auto& [name, service] : services_) {
     auto& counted = service.traffic;
-    bool any = counted.upstream_connect_failures != 0 || counted.upstream_retries != 0;
-    for (auto n : counted.requests) any |= n != 0;
-    if (!any) continue;
+    if (counted.empty()) continue;
     report.services.push_back(counted);
     counted = messages::traffic_delta{};
     counted.service = name;
@@ -237,6 +241,7 @@ void proxy_worker::update_service(service_update update) {
                                [&](const auto& old) { return old->endpoint == target.endpoint; });
       if (same != service.targets.end()) {
         (*same)->healthy = target.healthy;
+        (*same)->heal_expected = target.heal_expected;
         (*same)->configured = target.configured;
         targets.push_back(*same);
       } else {
@@ -250,7 +255,71 @@ void proxy_worker::update_service(service_update update) {
       for (const auto& target : s.targets) keep.push_back(target->endpoint);
     pool_.retain_only(keep);
     current_endpoints_ = std::set<tcp::endpoint>(keep.begin(), keep.end());
+    release_held(update.service);
   });
+}
+
+proxy_worker::hold_outlook proxy_worker::outlook_for_hold(
+    const std::string& service, const std::vector<std::shared_ptr<upstream_target>>& tried) const {
+  if (draining_) return hold_outlook::none;
+  auto found = services_.find(service);
+  if (found == services_.end()) return hold_outlook::none;
+  bool coming_back = false, refusing_but_listed = false;
+  for (const auto& target : found->second.targets) {
+    if (!target->heal_expected) continue;
+    if (!target->healthy)
+      coming_back = true;
+    else if (std::find(tried.begin(), tried.end(), target) != tried.end())
+      refusing_but_listed = true;
+  }
+  if (refusing_but_listed) return hold_outlook::refusing_but_listed;
+  return coming_back ? hold_outlook::coming_back : hold_outlook::none;
+}
+
+bool proxy_worker::hold(const std::string& service, std::shared_ptr<client_session> session,
+                        upstream_exchange* exchange) {
+  const auto* settings = settings_->hold_of(service);
+  auto& waiting = held_[service];
+  if (!settings || waiting.size() >= settings->max_requests_per_thread) return false;
+  waiting.push_back({std::move(session), exchange});
+  return true;
+}
+
+void proxy_worker::unhold(const std::string& service, const upstream_exchange* exchange) {
+  auto found = held_.find(service);
+  if (found == held_.end()) return;
+  auto& waiting = found->second;
+  auto entry = std::find_if(waiting.begin(), waiting.end(),
+                            [&](const held_request& h) { return h.exchange == exchange; });
+  if (entry == waiting.end()) return;
+  // The caller runs inside the session: its last reference goes from the loop.
+  auto session = std::move(entry->session);
+  waiting.erase(entry);
+  if (!destroying_) asio::post(*io_, [session = std::move(session)] {});
+}
+
+void proxy_worker::release_held(const std::string& service_name) {
+  auto found = held_.find(service_name);
+  if (found == held_.end() || found->second.empty()) return;
+  const auto& targets = services_[service_name].targets;
+  bool any_healthy = std::any_of(targets.begin(), targets.end(),
+                                 [](const auto& target) { return target->healthy; });
+  messages::hold_outcome outcome = messages::hold_outcome::released;
+  if (!any_healthy) {
+    if (outlook_for_hold(service_name, {}) != hold_outlook::none) return;  // still coming
+    outcome = messages::hold_outcome::abandoned;
+  }
+  // In arrival order; a request that must wait again queues anew behind the others.
+  auto waiting = std::move(found->second);
+  found->second.clear();
+  for (auto& entry : waiting) entry.exchange->hold_ended(outcome);
+}
+
+void proxy_worker::abandon_all_held() {
+  auto held = std::move(held_);
+  held_.clear();
+  for (auto& [service, waiting] : held)
+    for (auto& entry : waiting) entry.exchange->hold_ended(messages::hold_outcome::abandoned);
 }
 
 void proxy_worker::post(std::function<void()> task) { asio::post(*io_, std::move(task)); }
@@ -372,6 +441,8 @@ void proxy_worker::drain(std::function<void()> on_drained) {
     for (auto* session : sessions)
       if (sessions_.count(session)) session->close_if_idle();
     pool_.clear();
+    // Nothing will be served after the drain: waiting requests are answered now.
+    abandon_all_held();
     on_drained_ = std::move(on_drained);
     check_drained();
   });

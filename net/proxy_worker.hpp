@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <optional>
@@ -22,6 +23,7 @@ namespace dockmaster::net {
 
 class client_session;
 class tunnel;
+class upstream_exchange;
 
 /// One address of a service as one I/O thread sees it.
 struct upstream_target {
@@ -33,6 +35,8 @@ struct upstream_target {
   /// When this thread last reported a failed request to it (passive health), so that
   /// a dead instance under load costs one message per interval, not one per request.
   std::chrono::steady_clock::time_point last_failure_report{};
+  /// When it is not healthy, it is expected back (messages::upstream_instance).
+  bool heal_expected = false;
 };
 
 /// A new instance list for a service, in the form the I/O threads use.
@@ -104,6 +108,23 @@ class proxy_worker {
   /// True when the service has any target at all (healthy or not).
   bool has_targets(const std::string& service) const;
 
+  /// Whether a request of `service` that found no instance to try (after `tried`) may
+  /// wait for one: only while an instance is expected back (heal_expected), that is,
+  /// listed as not healthy, or still listed healthy although the request just found it
+  /// refusing (its watcher has not judged it yet).
+  enum class hold_outlook { none, coming_back, refusing_but_listed };
+  hold_outlook outlook_for_hold(const std::string& service,
+                                const std::vector<std::shared_ptr<upstream_target>>& tried) const;
+  /// Queues a waiting request (in arrival order) until an instance of the service turns
+  /// healthy, when it is released with exchange->hold_ended(released), or until nothing
+  /// is expected back any more (abandoned). False: this thread's share of
+  /// hold.max_requests is taken. The queue keeps the session alive.
+  bool hold(const std::string& service, std::shared_ptr<client_session> session,
+            upstream_exchange* exchange);
+  /// Takes a request out of the queue (its wait ended otherwise). Never destroys the
+  /// session from inside this call.
+  void unhold(const std::string& service, const upstream_exchange* exchange);
+
   /// Body buffers are lent to sessions only while they relay a body, so that idle
   /// keep-alive connections hold none.
   std::unique_ptr<char[]> take_body_buffer();
@@ -157,6 +178,17 @@ class proxy_worker {
   void connection_closed();
   /// Calls the drain's callback once nothing is in flight.
   void check_drained();
+  /// After a service's update: its waiting requests go out if an instance is healthy,
+  /// and get their 503 if nothing is expected back any more.
+  void release_held(const std::string& service);
+  /// Every waiting request gets its 503 (the worker drains).
+  void abandon_all_held();
+
+  /// A request waiting for an instance, with what keeps its session alive meanwhile.
+  struct held_request {
+    std::shared_ptr<client_session> session;
+    upstream_exchange* exchange;
+  };
 
   std::shared_ptr<const proxy_settings> settings_;
   // Destroyed explicitly first, so that the sessions its pending handlers own end
@@ -169,6 +201,7 @@ class proxy_worker {
   upstream_pool pool_;
   std::unordered_set<client_session*> sessions_;
   std::unordered_set<tunnel*> tunnels_;
+  std::map<std::string, std::deque<held_request>> held_;  // by service, in arrival order
   std::vector<std::unique_ptr<char[]>> spare_body_buffers_;
   std::shared_ptr<const std::string> status_json_;
   std::set<boost::asio::ip::tcp::endpoint> current_endpoints_;

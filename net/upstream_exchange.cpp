@@ -3,6 +3,9 @@
 #include <array>
 #include <limits>
 
+#include <poll.h>
+
+#include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/http/read.hpp>
 
@@ -37,6 +40,7 @@ constexpr failure_info failures[] = {
     {"no response", http::status::bad_gateway, "upstream connection failed"},
     {"response timeout", http::status::gateway_timeout, "upstream timed out"},
     {"cut", http::status::bad_gateway, "upstream closed the connection mid-response"},
+    {"no response within the probe timeout", http::status::gateway_timeout, "upstream timed out"},
 };
 
 template <class Failure>
@@ -59,11 +63,14 @@ upstream_exchange::upstream_exchange(proxy_worker& worker, client_session& sessi
     : worker_(worker), session_(session) {}
 
 upstream_exchange::~upstream_exchange() {
+  if (held_) worker_.unhold(session_.request().route->service, this);
   release(false);
   worker_.give_back_body_buffer(std::move(body_buffer_));
 }
 
 void upstream_exchange::close() {
+  leave_queue();
+  close_wait(messages::hold_outcome::client_gone);
   upstream_deadline_ = clock::time_point::max();
   beast::error_code ignored;
   if (upstream_) upstream_->socket.close(ignored);
@@ -75,6 +82,27 @@ void upstream_exchange::arm_upstream(std::chrono::milliseconds timeout) {
 }
 
 void upstream_exchange::check_deadline(clock::time_point now) {
+  if (held_ && !reading_held_body_) {
+    // Acted on from the loop: the sweep that calls this walks the sessions, which an
+    // ending request may close.
+    std::optional<messages::hold_outcome> ended;
+    if (now >= hold_deadline_)
+      ended = messages::hold_outcome::timed_out;
+    else if (client_closed())
+      ended = messages::hold_outcome::client_gone;
+    else if (now >= recheck_at_)
+      ended = messages::hold_outcome::released;  // tries its instance again
+    if (ended) {
+      recheck_at_ = clock::time_point::max();
+      asio::post(session_.socket().get_executor(),
+                 [self = session_.shared_from_this(), this, outcome = *ended] {
+                   if (!session_.closed()) hold_ended(outcome);
+                 });
+    }
+    return;
+  }
+  if (head_wait_since_ != clock::time_point::max() && !slow_response_reported_ && target_host_)
+    report_if_slow(now);
   if (now < upstream_deadline_) return;
   upstream_deadline_ = clock::time_point::max();
   upstream_timed_out_ = true;
@@ -134,6 +162,8 @@ void upstream_exchange::try_next_upstream() {
   upstream_timed_out_ = false;
   auto target = worker_.pick(request.route->service, tried_);
   if (!target) {
+    if (try_hold()) return;
+    close_wait(messages::hold_outcome::abandoned);  // waited, and nothing is coming back now
     if (tried_.empty()) {
       // Told apart only here, off the path of a request that finds an instance.
       session_.answer_error(http::status::service_unavailable,
@@ -165,6 +195,187 @@ void upstream_exchange::try_next_upstream() {
                                   [self = session_.shared_from_this(), this](error_code ec) {
                                     if (!session_.closed()) on_connect(ec);
                                   });
+}
+
+// -- waiting for an instance that is coming back -----------------------------------
+
+bool upstream_exchange::try_hold() {
+  // Only reached when nothing of the request went out, or it may go out again.
+  auto& request = session_.request();
+  const auto& service = request.route->service;
+  const auto* hold = worker_.settings().hold_of(service);
+  if (!hold) return false;
+  auto outlook = worker_.outlook_for_hold(service, tried_);
+  if (outlook == proxy_worker::hold_outlook::none) return false;
+  auto now = clock::now();
+  const bool first_wait = hold_deadline_ == clock::time_point{};
+  if (first_wait) {
+    auto& parser = session_.parser();
+    auto declared = parser.content_length();
+    if (!parser.is_done() && declared && *declared > hold->max_body_bytes) {
+      refuse_hold("no healthy instance, and the request body is too large to wait for one");
+      return true;
+    }
+    hold_deadline_ = now + hold->timeout;
+    event_log().debug("service {}: no healthy instance, {} {} waits for one", service,
+                      request.method, request.target);
+  }
+  if (!worker_.hold(service, session_.shared_from_this(), this)) {
+    refuse_hold("no healthy instance, and too many requests are waiting for one");
+    return true;
+  }
+  held_ = true;
+  queued_at_ = now;
+  if (!wait_open_) {
+    wait_open_ = true;
+    wait_began_ = now;
+    if (request.traffic) ++request.traffic->held;
+  }
+  recheck_at_ = outlook == proxy_worker::hold_outlook::refusing_but_listed ? now + hold->recheck
+                                                                          : clock::time_point::max();
+  upstream_deadline_ = clock::time_point::max();
+  session_.disarm();  // the hold's deadline stands for the client's
+  if (!session_.parser().is_done() && !body_kept_ && !reading_held_body_) read_held_body();
+  return true;
+}
+
+void upstream_exchange::refuse_hold(std::string_view why) {
+  auto& request = session_.request();
+  if (wait_open_)
+    close_wait(messages::hold_outcome::abandoned);
+  else if (request.traffic)
+    ++request.traffic->hold_refused;
+  request.retry_after_s = 1;
+  release(false);
+  session_.answer_error(http::status::service_unavailable, why);
+}
+
+void upstream_exchange::read_held_body() {
+  auto& parser = session_.parser();
+  auto& body = parser.get().body();
+  body.data = body_buffer();
+  body.size = body_piece_size;
+  reading_held_body_ = true;
+  session_.arm(worker_.settings().timeouts.client_header);  // the client sends it in time
+  http::async_read(session_.socket(), session_.buffer(), parser,
+                   [self = session_.shared_from_this(), this](error_code ec, std::size_t) {
+                     if (!session_.closed()) on_held_body(ec);
+                   });
+}
+
+void upstream_exchange::on_held_body(error_code ec) {
+  if (ec == http::error::need_buffer) ec = {};
+  reading_held_body_ = false;
+  auto& parser = session_.parser();
+  auto& request = session_.request();
+  if (ec) {
+    leave_queue();
+    close_wait(messages::hold_outcome::client_gone);
+    ended_during_body_.reset();
+    request.keep_alive = false;
+    if (ec == http::error::body_limit) {
+      session_.answer_error(http::status::payload_too_large, "request body too large");
+    } else if (ec == http::error::partial_message || ec == asio::error::eof ||
+               ec == asio::error::connection_reset || ec == asio::error::operation_aborted) {
+      request.status = 499;  // the client went away while its request waited
+      finish(false);
+    } else {
+      session_.answer_error(http::status::bad_request, "malformed request body: " + ec.message());
+    }
+    return;
+  }
+  held_body_.append(body_buffer_.get(), body_piece_size - parser.get().body().size);
+  const auto* hold = worker_.settings().hold_of(request.route->service);
+  if (hold && held_body_.size() > hold->max_body_bytes) {
+    // A chunked body that turned out larger than a waiting request may keep.
+    leave_queue();
+    ended_during_body_.reset();
+    refuse_hold("no healthy instance, and the request body is too large to wait for one");
+    return;
+  }
+  if (!parser.is_done()) {
+    read_held_body();
+    return;
+  }
+  body_kept_ = true;
+  worker_.give_back_body_buffer(std::move(body_buffer_));
+  session_.disarm();
+  if (ended_during_body_) {
+    auto outcome = *ended_during_body_;
+    ended_during_body_.reset();
+    act_on_hold_end(outcome);
+  }
+}
+
+void upstream_exchange::leave_queue() {
+  if (!held_) return;
+  held_ = false;
+  recheck_at_ = clock::time_point::max();
+  auto& request = session_.request();
+  worker_.unhold(request.route->service, this);
+  request.held += std::chrono::duration_cast<std::chrono::microseconds>(clock::now() - queued_at_);
+}
+
+void upstream_exchange::close_wait(messages::hold_outcome outcome) {
+  if (!wait_open_) return;
+  wait_open_ = false;
+  auto waited = std::chrono::duration_cast<std::chrono::microseconds>(clock::now() - wait_began_);
+  if (auto* traffic = session_.request().traffic) {
+    ++traffic->hold_outcomes[static_cast<std::size_t>(outcome)];
+    ++traffic->hold_wait[static_cast<std::size_t>(messages::bucket_of(waited.count()))];
+    traffic->hold_wait_us += waited.count();
+  }
+}
+
+void upstream_exchange::hold_ended(messages::hold_outcome outcome) {
+  if (!held_) return;
+  leave_queue();
+  if (reading_held_body_) {
+    ended_during_body_ = outcome;  // the body comes in first
+    return;
+  }
+  act_on_hold_end(outcome);
+}
+
+void upstream_exchange::act_on_hold_end(messages::hold_outcome outcome) {
+  auto& request = session_.request();
+  if (outcome == messages::hold_outcome::released) {
+    // Judged afresh: an instance that refused before may be back. The wait counts as
+    // released once connected (an instance that refuses again means waiting on).
+    tried_.clear();
+    try_next_upstream();
+    return;
+  }
+  close_wait(outcome);
+  switch (outcome) {
+    case messages::hold_outcome::timed_out:
+      request.retry_after_s = 1;
+      session_.answer_error(http::status::service_unavailable,
+                            "no instance became healthy within hold.timeout");
+      return;
+    case messages::hold_outcome::client_gone:
+      request.status = 499;
+      finish(false);
+      return;
+    default:
+      session_.answer_error(http::status::service_unavailable, "no healthy instance");
+      return;
+  }
+}
+
+bool upstream_exchange::client_closed() {
+  pollfd events{session_.socket().native_handle(), POLLRDHUP, 0};
+  return ::poll(&events, 1, 0) > 0 && (events.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
+}
+
+void upstream_exchange::report_if_slow(clock::time_point now) {
+  const auto& timeouts = worker_.settings().probe_timeout_by_service;
+  auto found = timeouts.find(session_.request().route->service);
+  if (found == timeouts.end() || now - head_wait_since_ < found->second) return;
+  // Longer than a probe may take: the instance may hang (SIGSTOP, a deadlock). Its
+  // watcher probes it now rather than at its next interval; the request waits on.
+  slow_response_reported_ = true;
+  report_failure(*target_host_, failure::slow_response);
 }
 
 upstream_exchange::failure upstream_exchange::upstream_failure(failure otherwise) const {
@@ -223,15 +434,16 @@ void upstream_exchange::upstream_failed(failure what, error_code ec) {
 // -- the request -------------------------------------------------------------------
 
 template <class Handler>
-void upstream_exchange::write_piece(asio::ip::tcp::socket& to, std::size_t size, bool last,
+void upstream_exchange::write_piece(asio::ip::tcp::socket& to, asio::const_buffer body, bool last,
                                     bool chunked, Handler&& handler) {
   static constexpr char crlf[] = "\r\n";
+  const std::size_t size = body.size();
   chunk_line_.clear();
   if (chunked && size > 0) append_chunk_size(size, chunk_line_);
   std::array<asio::const_buffer, 5> pieces{
       asio::buffer(head_),
       asio::buffer(chunk_line_),
-      asio::buffer(body_buffer_.get(), body_buffer_ ? size : 0),
+      body,
       asio::buffer(crlf, chunked && size > 0 ? 2 : 0),
       asio::buffer(last_chunk, chunked && last ? sizeof last_chunk - 1 : 0),
   };
@@ -239,16 +451,26 @@ void upstream_exchange::write_piece(asio::ip::tcp::socket& to, std::size_t size,
 }
 
 void upstream_exchange::start_sending() {
+  // Connected: a request that waited has its instance now.
+  close_wait(messages::hold_outcome::released);
   // HTTP/1.1 requires a Host: an HTTP/1.0 request without one gets the instance's
   // configured address, as nginx gives it $proxy_host.
   if (session_.request().host_missing)
     session_.parser().get().set(http::field::host, target_host_->configured);
   head_.clear();
   append_request_head(session_.parser().get(), head_);
-  if (session_.parser().is_done())
+  if (body_kept_) {
+    // Read while the request waited: it goes out whole with the head.
+    arm_upstream(worker_.settings().timeouts.upstream_response);
+    write_piece(upstream_->socket, asio::buffer(held_body_), true, session_.parser().chunked(),
+                [self = session_.shared_from_this(), this](error_code ec, std::size_t) {
+                  if (!session_.closed()) on_request_piece_written(ec);
+                });
+  } else if (session_.parser().is_done()) {
     write_request_piece(0, true);
-  else
+  } else {
     read_request_body();  // the head goes out together with the first piece
+  }
 }
 
 void upstream_exchange::read_request_body() {
@@ -292,7 +514,8 @@ void upstream_exchange::on_request_body(error_code ec) {
 
 void upstream_exchange::write_request_piece(std::size_t size, bool last) {
   arm_upstream(worker_.settings().timeouts.upstream_response);
-  write_piece(upstream_->socket, size, last, session_.parser().chunked(),
+  write_piece(upstream_->socket, asio::buffer(body_buffer_.get(), body_buffer_ ? size : 0), last,
+              session_.parser().chunked(),
               [self = session_.shared_from_this(), this](error_code ec, std::size_t) {
                 if (!session_.closed()) on_request_piece_written(ec);
               });
@@ -321,6 +544,9 @@ void upstream_exchange::read_response_header() {
   response_->body_limit(std::numeric_limits<std::uint64_t>::max());
   if (session_.parser().get().method() == http::verb::head) response_->skip(true);
   arm_upstream(worker_.settings().timeouts.upstream_response);
+  // The clock was just read for the deadline: no second read per request.
+  if (head_wait_since_ == clock::time_point::max())
+    head_wait_since_ = upstream_deadline_ - worker_.settings().timeouts.upstream_response;
   http::async_read_header(upstream_->socket, upstream_->buffer, *response_,
                           [self = session_.shared_from_this(), this](error_code ec, std::size_t) {
                             if (!session_.closed()) on_response_header(ec);
@@ -328,6 +554,7 @@ void upstream_exchange::read_response_header() {
 }
 
 void upstream_exchange::on_response_header(error_code ec) {
+  head_wait_since_ = clock::time_point::max();
   if (ec) {
     upstream_failed(upstream_failure(failure::no_response), ec);
     return;
@@ -422,7 +649,8 @@ void upstream_exchange::on_response_body(error_code ec) {
 void upstream_exchange::write_response_piece(std::size_t size, bool last) {
   session_.arm(worker_.settings().timeouts.client_idle);
   upstream_deadline_ = clock::time_point::max();
-  write_piece(session_.socket(), size, last && response_has_body_, client_chunked_,
+  write_piece(session_.socket(), asio::buffer(body_buffer_.get(), body_buffer_ ? size : 0),
+              last && response_has_body_, client_chunked_,
               [self = session_.shared_from_this(), this](error_code ec, std::size_t) {
                 if (!session_.closed()) on_response_piece_written(ec);
               });

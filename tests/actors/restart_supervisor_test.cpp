@@ -34,6 +34,8 @@ class RestartSupervisor : public ::testing::Test {
                                     executor, restart_executor_actor{}, sink);
     auto watcher = sim_.spawn(recording_watcher, seen_);
     caf::anon_send(supervisor_, register_atom::value, std::string("web"), watcher);
+    auto proxy = sim_.spawn(recording_proxy, seen_);
+    caf::anon_send(supervisor_, register_atom::value, std::string("web"), proxy);
     caf::anon_send(supervisor_, instance_added{instance_});
     sim_.run();
   }
@@ -98,6 +100,26 @@ TEST_F(RestartSupervisor, AtTheCapItGivesUpOnceAndNeverRestartsAgain) {
   }
   EXPECT_EQ(jobs_->requests.size(), 2u);
   EXPECT_EQ(seen_->count(event_kind::restart_given_up), 1u);
+}
+
+TEST_F(RestartSupervisor, GivingUpTellsTheProxyNotToWaitForTheInstanceUntilItRecovers) {
+  service_.restart.max_restarts = 1;
+  start();
+  fails();
+  ends(restart_outcome::ok);
+  restarted_and_fails_again();
+  EXPECT_TRUE(seen_->outlooks.empty()) << "a restart is still due after the backoff";
+  sim_.advance(1s);  // the backoff ends at the cap
+  ASSERT_EQ(seen_->outlooks.size(), 1u);
+  EXPECT_FALSE(seen_->outlooks[0].expected);
+  EXPECT_EQ(seen_->outlooks[0].instance, instance_);
+  // Said once, however often it fails on.
+  restarted_and_fails_again();
+  EXPECT_EQ(seen_->outlooks.size(), 1u);
+  // It recovers by itself: requests may wait for it again.
+  turn(health_state::unhealthy, health_state::healthy, instance_);
+  ASSERT_EQ(seen_->outlooks.size(), 2u);
+  EXPECT_TRUE(seen_->outlooks[1].expected);
 }
 
 TEST_F(RestartSupervisor, ARestartThatRanHasItsInstanceJudgedAfreshByItsWatcher) {

@@ -125,5 +125,38 @@ TEST_F(UpstreamProxyActor, DoesNotPublishAgainWhileTheSetIsUnchanged) {
   self->send_exit(acceptor, caf::exit_reason::user_shutdown);
 }
 
+TEST_F(UpstreamProxyActor, AnInstanceIsExpectedBackUnlessTheServiceHasNoRestartOrTheSupervisorGaveUp) {
+  caf::scoped_actor self{system_};
+  auto acceptor = system_.spawn(recording_acceptor, caf::actor{self});
+  config::service_config service;
+  service.name = "backend";
+  service.instances = {{"127.0.0.9", 81}};
+  service.health.kind = config::probe_kind::http;  // not probed here: it stays unknown
+  service.restart.executor = config::restart_executor::local;
+  auto proxy = system_.spawn(upstream_proxy, service, acceptor, restart_supervisor_actor{},
+                             event_sink_actor{}, std::shared_ptr<net::probe_runner>{});
+  auto set = next_published(self);
+  ASSERT_EQ(set.instances.size(), 1u);
+  EXPECT_FALSE(set.instances[0].healthy);
+  EXPECT_TRUE(set.instances[0].heal_expected) << "requests may wait for it";
+
+  instance_id id{"backend", "127.0.0.9:81", "127.0.0.9", 81};
+  self->send(proxy, heal_outlook{id, false});
+  set = next_published(self);
+  EXPECT_FALSE(set.instances[0].heal_expected) << "given up: nothing to wait for";
+  self->send(proxy, heal_outlook{id, true});
+  set = next_published(self);
+  EXPECT_TRUE(set.instances[0].heal_expected);
+  self->send_exit(proxy, caf::exit_reason::user_shutdown);
+
+  service.restart.executor = config::restart_executor::none;
+  auto unhealed = system_.spawn(upstream_proxy, service, acceptor, restart_supervisor_actor{},
+                                event_sink_actor{}, std::shared_ptr<net::probe_runner>{});
+  set = next_published(self);
+  EXPECT_FALSE(set.instances[0].heal_expected) << "without a restart nothing comes back";
+  self->send_exit(unhealed, caf::exit_reason::user_shutdown);
+  self->send_exit(acceptor, caf::exit_reason::user_shutdown);
+}
+
 }  // namespace
 }  // namespace dockmaster::actors

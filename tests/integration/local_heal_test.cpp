@@ -13,6 +13,7 @@
 
 #include "support/harness.hpp"
 #include "support/http_client.hpp"
+#include "support/python_service.hpp"
 #include "support/test_upstream.hpp"
 #include "support/wait.hpp"
 
@@ -20,65 +21,6 @@ namespace dockmaster::test {
 namespace {
 
 using json = nlohmann::json;
-
-std::uint16_t free_port() {
-  boost::asio::io_context io;
-  boost::asio::ip::tcp::acceptor acceptor(io, {boost::asio::ip::make_address("127.0.0.1"), 0});
-  return acceptor.local_endpoint().port();
-}
-
-/// A folder with a `health` file, served by `python3 -m http.server` on a port.
-class python_service {
- public:
-  python_service() : port_(free_port()) {
-    char pattern[] = "/tmp/dockmaster-heal-XXXXXX";
-    dir_ = ::mkdtemp(pattern);
-    std::ofstream(dir_ + "/health") << "ok\n";
-  }
-  ~python_service() {
-    if (auto pid = restarted_pid()) ::kill(*pid, SIGKILL);
-    std::system(("rm -rf " + dir_).c_str());
-  }
-
-  /// The command that (re)starts the service in the background and records its pid.
-  std::vector<std::string> start_command() const {
-    return {"sh", "-c",
-            "cd " + dir_ + " && python3 -m http.server " + std::to_string(port_) +
-                " --bind 127.0.0.1 >/dev/null 2>&1 & echo $! > " + dir_ + "/pid"};
-  }
-
-  std::optional<pid_t> restarted_pid() const {
-    std::ifstream in(dir_ + "/pid");
-    pid_t pid = 0;
-    if (in >> pid && pid > 0) return pid;
-    return std::nullopt;
-  }
-
-  void forget_pid() const { std::remove((dir_ + "/pid").c_str()); }
-
-  /// The command that runs the service in the foreground (the first start).
-  std::vector<std::string> foreground_command() const {
-    return {"/bin/sh", "-c",
-            "cd " + dir_ + " && exec python3 -m http.server " + std::to_string(port_) +
-                " --bind 127.0.0.1"};
-  }
-
-  std::uint16_t port() const { return port_; }
-  std::string host_port() const { return "127.0.0.1:" + std::to_string(port_); }
-
- private:
-  std::uint16_t port_;
-  std::string dir_;
-};
-
-bool answers_ok(std::uint16_t port, const std::string& target) {
-  try {
-    http_client client(port, "127.0.0.1", std::chrono::seconds(2));
-    return client.get(target).result_int() == 200;
-  } catch (const std::exception&) {
-    return false;
-  }
-}
 
 config::config healing_config(const std::string& instance, std::vector<std::string> command) {
   auto cfg = make_config();
@@ -95,6 +37,9 @@ config::config healing_config(const std::string& instance, std::vector<std::stri
   service.restart.timeout = std::chrono::seconds(5);
   service.restart.backoff_initial = std::chrono::milliseconds(200);
   service.restart.backoff_max = std::chrono::milliseconds(400);
+  // Requests do not wait for the heal here, so that the outage shows (hold_test.cpp
+  // has the requests that wait).
+  service.hold.timeout = std::chrono::milliseconds(0);
   return cfg;
 }
 

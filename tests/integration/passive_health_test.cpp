@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <future>
+
 #include <nlohmann/json.hpp>
 
 #include "support/harness.hpp"
@@ -66,6 +68,29 @@ TEST(PassiveHealth, AFailedRequestTakesADeadInstanceOutLongBeforeItsNextProbe) {
   ASSERT_FALSE(history.empty());
   EXPECT_EQ(history.back()["to"], "unhealthy");
   EXPECT_EQ(history.back()["reason"], "connection refused");
+}
+
+TEST(PassiveHealth, ARequestThatWaitsLongerThanAProbeMayBringTheNextProbeForward) {
+  // A hung instance refuses nothing: what gives it away is a response head that takes
+  // longer than a probe is allowed to.
+  test_upstream upstream("backend");
+  upstream.start();
+  auto cfg = slow_probe_config(upstream.host_port());
+  cfg.services["backend"].health.timeout = std::chrono::milliseconds(200);
+  in_process_proxy proxy(cfg);
+  ASSERT_TRUE(wait_until([&] { return state_of(proxy) == "healthy"; }, 5s))
+      << proxy.runtime().status_json();
+  auto probes = [&] { return upstream.count_requests("/health"); };
+  const auto before = probes();
+
+  auto slow = std::async(std::launch::async, [&] {
+    http_client client(proxy.port(), "127.0.0.1", std::chrono::seconds(10));
+    return client.get("/slow?ms=3000").result_int();
+  });
+  // The next scheduled probe is 30 s away: this one comes from the waiting request.
+  EXPECT_TRUE(wait_until([&] { return probes() > before; }, 2500ms))
+      << "no probe while a request waited past the probe timeout";
+  EXPECT_EQ(slow.get(), 200) << "the request itself waits on for its answer";
 }
 
 TEST(FastInterval, AnInstanceThatComesUpLateIsSeenHealthyWithinAFastInterval) {

@@ -66,6 +66,7 @@ struct recorded {
   std::vector<messages::instance_id> added, removed;          // by the sink
   std::vector<messages::judge_afresh> judged;                 // by the watcher
   std::vector<messages::health_changed> supervisor_changes;   // by the supervisor
+  std::vector<messages::heal_outlook> outlooks;               // by the proxy
 
   std::size_t count(messages::event_kind kind) const {
     std::size_t n = 0;
@@ -105,6 +106,7 @@ inline messages::upstream_proxy_actor::behavior_type recording_proxy(
   return {
       [out](health_changed& x) { out->health_changes.push_back(x); },
       [](upstream_failure&) {},
+      [out](heal_outlook& x) { out->outlooks.push_back(x); },
       [](get_atom) { return instance_set{}; },
   };
 }
@@ -114,6 +116,7 @@ inline messages::restart_supervisor_actor::behavior_type recording_supervisor(
   using namespace messages;
   return {
       [](register_atom, std::string&, health_watcher_actor&) {},
+      [](register_atom, std::string&, upstream_proxy_actor&) {},
       [](instance_added&) {},
       [](instance_removed&) {},
       [out](health_changed& x) { out->supervisor_changes.push_back(x); },
