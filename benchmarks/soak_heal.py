@@ -3,8 +3,8 @@
 dockmaster, one of them killed (SIGKILL) every --kill-every seconds, healed by the local
 executor, under a steady client load; counts restarts per kill and failed requests.
 
-The service is benchmarks/lib/soak_upstream.py, one process per instance, each on a free
-port of 127.0.0.1. The restart command (the same one that starts them at first) is a
+The service is benchmarks/lib/soak_upstream.py (python3 -S, socket and threading only,
+to start quickly), one process per instance, each on a free port of 127.0.0.1. The restart command (the same one that starts them at first) is a
 shell that takes the port from DOCKMASTER_INSTANCE, starts that one instance in the
 background and exits at once. Health: interval 500 ms, fast_interval 100 ms, timeout
 200 ms, unhealthy_after 2, healthy_after 1, no start_period. The kills alternate
@@ -92,7 +92,7 @@ class Instances:
         log = os.path.join(self.folder, "upstream-$port.log")
         pid = os.path.join(self.folder, "$port.pid")
         script = (f'port=${{DOCKMASTER_INSTANCE##*:}}; '
-                  f'"{sys.executable}" "{UPSTREAM}" "$port" "{pid}" >>"{log}" 2>&1 </dev/null &')
+                  f'"{sys.executable}" -S "{UPSTREAM}" "$port" "{pid}" >>"{log}" 2>&1 </dev/null &')
         return ["sh", "-c", script]
 
     def start(self, port):
@@ -199,11 +199,15 @@ def main():
     load = None
     kills = []
     try:
+        # How long an instance takes from its start command to a bound port, here and now
+        # (the restart has to wait that long, whatever dockmaster does).
+        start_ms = []
         for port in ports:
+            began = time.monotonic()
             instances.start(port)
-        for port in ports:
-            wait_for(lambda: instances.pid(port) and http_status(port, "/health") == 200, 15,
-                     f"the instance on port {port}")
+            wait_for(lambda: instances.pid(port), 15, f"the instance on port {port} to bind", poll=0.005)
+            start_ms.append(round((time.monotonic() - began) * 1000))
+            wait_for(lambda: http_status(port, "/health") == 200, 15, f"the instance on port {port}")
         with open(log_path, "w") as log:
             proc = subprocess.Popen([args.dockmaster, "--config", config_path], stdout=log, stderr=log)
         wait_for(lambda: proc.poll() is None and all_healthy(listen_port), 15,
@@ -255,6 +259,9 @@ def main():
                 and kill["wall"] - 0.01 <= parse_time(e["time"]) < until]
         kill["restarts"] = len(mine)
         kill["first_restart_after_ms"] = round((parse_time(mine[0]["time"]) - kill["wall"]) * 1000) if mine else None
+        healthy = [e for e in events if e.get("event") == "health_changed" and e.get("to") == "healthy"
+                   and e.get("instance") == kill["instance"] and kill["wall"] - 0.01 <= parse_time(e["time"]) < until]
+        kill["healthy_again_after_ms"] = round((parse_time(healthy[0]["time"]) - kill["wall"]) * 1000) if healthy else None
         del kill["wall"]
     methods = by_method(records)
     overall = traffic.summarize(records)
@@ -262,6 +269,7 @@ def main():
         "benchmark": "soak_heal",
         "duration_s": args.duration, "kill_every_s": args.kill_every, "rate": args.rate, "mix": args.mix,
         "executor": "local",
+        "upstream_start_ms": start_ms,
         "health": config(listen_port, ports, instances)["services"]["app"]["health"],
         "kills": len(kills),
         "restarts": len(started_events),
@@ -283,8 +291,10 @@ def main():
         json.dump(summary, f, indent=2)
     print(f"\nsoak: {args.duration:.0f} s, {args.rate:.0f} req/s, kill every {args.kill_every:.0f} s"
           f" (local executor, interval 500 ms, fast_interval 100 ms, unhealthy_after 2, no start_period)")
+    print(f"  an instance takes {' and '.join(map(str, start_ms))} ms from its start command to a bound port")
     print(f"  kills {len(kills)}, restarts {len(started_events)}, restarts per kill "
-          f"{summary['restarts_per_kill']}  (per kill: {', '.join(str(k['restarts']) for k in kills)})")
+          f"{summary['restarts_per_kill']}  (per kill: {', '.join(str(k['restarts']) for k in kills)};"
+          f" healthy again after {', '.join(str(k['healthy_again_after_ms']) for k in kills)} ms)")
     for method in ("GET", "POST"):
         m = methods[method]
         failed = {s: n for s, n in m["statuses"].items() if not (s.isdigit() and 200 <= int(s) < 300)}
