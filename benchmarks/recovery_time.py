@@ -154,7 +154,9 @@ def measure_traffic(mode, args, container, port):
     records per failure."""
     proxy_port = free_port()
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
-        json.dump(config_for(mode, port, proxy_port, args.fast_interval, PROBE_TIMEOUT_TRAFFIC), f)
+        config = config_for(mode, port, proxy_port, args.fast_interval, PROBE_TIMEOUT_TRAFFIC)
+        config["log"]["level"] = "info"  # every restart, backoff and health change in the log
+        json.dump(config, f)
         config_path = f.name
     log = open(os.path.join(args.results, f"recovery-traffic-{mode.replace('/', '-')}-dockmaster.log"), "w")
     proc = subprocess.Popen([args.dockmaster, "--config", config_path], stderr=log, stdout=log)
