@@ -149,16 +149,32 @@ def generation(container):
     return docker("exec", container, "cat", "/tmp/service.generation", check=False)
 
 
+def log_events(path, offset):
+    """The JSON lines of dockmaster's log from offset on."""
+    events = []
+    with open(path, errors="replace") as f:
+        f.seek(offset)
+        for line in f:
+            if line.startswith("{"):
+                try:
+                    events.append(json.loads(line))
+                except ValueError:
+                    pass
+    return events
+
+
 def measure_traffic(mode, args, container, port):
     """Each failure of FAILURES for args.rounds rounds, under load; a list of round
     records per failure."""
     proxy_port = free_port()
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
         config = config_for(mode, port, proxy_port, args.fast_interval, PROBE_TIMEOUT_TRAFFIC)
-        config["log"]["level"] = "info"  # every restart, backoff and health change in the log
+        # Every restart, backoff and health change in the log, one JSON object a line.
+        config["log"].update({"level": "info", "format": "json"})
         json.dump(config, f)
         config_path = f.name
-    log = open(os.path.join(args.results, f"recovery-traffic-{mode.replace('/', '-')}-dockmaster.log"), "w")
+    log_path = os.path.join(args.results, f"recovery-traffic-{mode.replace('/', '-')}-dockmaster.log")
+    log = open(log_path, "w")
     proc = subprocess.Popen([args.dockmaster, "--config", config_path], stderr=log, stdout=log)
     gets, posts = args.mix
     results = {}
@@ -170,6 +186,7 @@ def measure_traffic(mode, args, container, port):
                 wait_for(lambda: service_state(proxy_port) == "healthy" and http_status(proxy_port, "/health") == 200,
                          60, "a healthy service before the round")
                 generation_before = generation(container)
+                log_offset = os.path.getsize(log_path)
                 started_before = docker("inspect", "-f", "{{.State.StartedAt}}", container)
                 load = traffic.Load(proxy_port, rate=args.rate, mix=(gets, posts), get_path="/",
                                     post_path="/cgi-bin/post", timeout=args.client_timeout).start()
@@ -195,6 +212,7 @@ def measure_traffic(mode, args, container, port):
                     time.sleep(max(0.0, recovered_at + args.tail - time.monotonic()))  # the end of the round
                 finally:
                     records = load.stop()
+                events = log_events(log_path, log_offset)
                 recovered = recovered_at - killed
                 same_container = started_before == docker("inspect", "-f", "{{.State.StartedAt}}", container)
                 restarted = generation(container) != generation_before
@@ -219,10 +237,13 @@ def measure_traffic(mode, args, container, port):
                     "heal_latency_ms": traffic.summarize(window)["latency_ms"],
                     "max_client_lag_ms": round(max((r.sent - r.due) * 1000 for r in records), 1),
                     "client_workers": load.workers,
+                    "restarts": sum(1 for e in events if e.get("event") == "restart_started"),
+                    "restart_ms": [e.get("duration_ms") for e in events if e.get("event") in ("restart_done", "restart_failed")],
                 }
                 runs.append((run, window))
                 failed_text = ", ".join(f"{k} {n}" for k, n in run["failed_by_kind"].items() if n) or "none"
                 print(f"  {mode:30s} {failure:4s} round {round_ + 1}: {run['recover_ms']:6d} ms, "
+                      f"{run['restarts']} restart(s) {run['restart_ms']} ms, "
                       f"{run['requests']} requests, failed: {failed_text}; heal-window max "
                       f"{run['heal_latency_ms']['max']} ms (container {run['container']})", file=sys.stderr)
             results[failure] = runs
@@ -254,6 +275,7 @@ def traffic_report(args, results):
                 "recover_ms_median": round(statistics.median(run["recover_ms"] for run, _ in runs)),
                 "recover_ms": [run["recover_ms"] for run, _ in runs],
                 "requests": sum(run["requests"] for run, _ in runs),
+                "restarts": sum(run["restarts"] for run, _ in runs),
                 "failed": sum(failed.values()),
                 "failed_by_kind": failed,
                 "heal_window_requests": len(window),
@@ -271,16 +293,16 @@ def traffic_report(args, results):
     lines = [f"recovery under load: {args.rate:g} req/s ({args.mix[0]}:{args.mix[1]} GET:POST) through dockmaster; "
              f"probe every 500 ms, fast interval {args.fast_interval or 500} ms, timeout "
              f"{PROBE_TIMEOUT_TRAFFIC[:-2]} ms, unhealthy after 2; {args.rounds} round(s)",
-             f"{'':39s} {'':4s} {'recover':>8s} {'':>5s} {'':>6s} {'failed requests':^35s} "
+             f"{'':39s} {'':4s} {'recover':>8s} {'':>5s} {'':>4s} {'':>6s} {'failed requests':^35s} "
              f"{'heal-window latency ms':^23s}",
-             f"{'mode':39s} {'fail':4s} {'ms med':>8s} {'xexec':>5s} {'reqs':>6s} "
+             f"{'mode':39s} {'fail':4s} {'ms med':>8s} {'xexec':>5s} {'rst':>4s} {'reqs':>6s} "
              f"{'all':>5s} {'502':>5s} {'503':>5s} {'504':>5s} {'other':>5s} {'conn':>5s} "
              f"{'p50':>7s} {'p99':>7s} {'max':>7s}"]
     for mode, by_failure in summary["results"].items():
         for failure, e in by_failure.items():
             k, lat = e["failed_by_kind"], e["heal_latency_ms"]
             ratio = f"{e['over_exec']:.1f}" if e["over_exec"] else "-"
-            lines.append(f"{labels[mode]:39s} {failure:4s} {e['recover_ms_median']:8,d} {ratio:>5s} {e['requests']:6,d} "
+            lines.append(f"{labels[mode]:39s} {failure:4s} {e['recover_ms_median']:8,d} {ratio:>5s} {e['restarts']:4d} {e['requests']:6,d} "
                          f"{e['failed']:5d} {k['502']:5d} {k['503']:5d} {k['504']:5d} {k['other']:5d} "
                          f"{k[traffic.CONNECTION_ERROR]:5d} {fmt(lat['p50'])} {fmt(lat['p99'])} {fmt(lat['max'])}")
     return summary, "\n".join(lines)
