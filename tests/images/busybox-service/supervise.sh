@@ -3,7 +3,8 @@
 # pm2 or systemd. It starts the service and keeps the container alive whether the
 # service runs or not. A service that dies stays down: nothing restarts it until a
 # restart is requested with /restart.sh (SIGHUP to this process), which stops the
-# service if it still runs and starts it again. SIGTERM (docker stop) stops both.
+# service if it still runs, also when it is stopped (SIGSTOP, a hung service), and
+# starts it again. SIGTERM (docker stop) stops both.
 #
 # Environment: IGNORE_TERM=1 makes it ignore SIGTERM; PORT (default 8080); SERVICE_CMD, a shell command line in which $PORT
 # is expanded when the service starts (default: busybox httpd serving /www on
@@ -33,6 +34,9 @@ start_service() {
 stop_service() {
   if [ -n "$service_pid" ] && kill -0 "$service_pid" 2>/dev/null; then
     kill "$service_pid" 2>/dev/null
+    # A stopped service (SIGSTOP: hung) keeps the SIGTERM pending until it runs again:
+    # SIGCONT lets it act on it at once, as systemd sends after its stop signal.
+    kill -CONT "$service_pid" 2>/dev/null
     i=0
     # (A dead child not yet reaped answers kill -0 too; the shell reaps it while it
     # waits for the foreground sleep.)
