@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "docker/engine_client.hpp"
+#include "support/client_loop.hpp"
 #include "support/docker_containers.hpp"
 #include "support/fake_dns.hpp"
 #include "support/harness.hpp"
@@ -96,6 +97,9 @@ class DockerHeal : public ::testing::Test {
     service.restart.command = {"/restart.sh"};
     service.restart.compose_project = project_;
     service.restart.backoff_initial = std::chrono::milliseconds(100);
+    // Requests do not wait for the heal here, so that the outage shows; the test with
+    // a client loop turns the hold on.
+    service.hold.timeout = std::chrono::milliseconds(0);
     return service;
   }
 
@@ -166,6 +170,45 @@ TEST_F(DockerHeal, AKilledServiceIsRestartedInsideItsContainerWhichKeepsItsIdAnd
   EXPECT_NE(record["last_restart"]["output_tail"].get<std::string>().find("service restarted"),
             std::string::npos);
   EXPECT_TRUE(wait_until([&] { return status_of(proxy)["services"]["web"]["state"] == "healthy"; }));
+}
+
+TEST_F(DockerHeal, AClientLoopThroughAKillAndHealOfTheOnlyInstanceSeesNoError) {
+  auto port = ds::free_loopback_port();
+  auto id = start_service("web", port);
+  auto cfg = make_config();
+  auto instance = "127.0.0.1:" + std::to_string(port);
+  auto& service = healed_service(cfg, "web", {instance});
+  service.health.fast_interval = std::chrono::milliseconds(100);
+  service.hold = config::hold_config{};  // the defaults: requests wait for the heal
+  add_route(cfg, "/", "web");
+  in_process_proxy proxy(cfg);
+  ASSERT_TRUE(wait_until([&] { return proxy_answers(proxy.port(), "/health"); }, 15s))
+      << proxy.runtime().status_json();
+  auto before = client_->inspect_container(id);
+
+  client_loop loop(proxy.port(), "/health", "/cgi-bin/post");
+  ASSERT_TRUE(wait_until([&] { return loop.count() >= 20; }, 10s));
+  // Between two POSTs: one cut after it was sent is never sent twice, and fails.
+  const auto killed = loop.between_posts([&] { EXPECT_EQ(exec_in(id, "killall httpd"), 0); });
+  ASSERT_TRUE(wait_until([&] {
+    return count_events(status_of(proxy), "restart_done", instance) == 1;
+  }, 20s)) << proxy.runtime().status_json();
+  ASSERT_TRUE(wait_until([&] { return loop.first_success_after(killed, 200, 200).has_value(); }, 15s));
+  const auto healed = *loop.first_success_after(killed, 200, 200);
+  auto after_heal = loop.count();
+  ASSERT_TRUE(wait_until([&] { return loop.count() >= after_heal + 20; }, 10s));
+  loop.stop();
+
+  auto summary = loop.summarize(killed, healed, 200, 200);
+  EXPECT_EQ(summary.failed, 0u) << "of " << summary.requests << " requests";
+  EXPECT_GE(summary.during_heal, 1u) << "no request ran into the outage";
+  EXPECT_LE(summary.longest_during_heal, (healed - killed) + 50ms)
+      << "the heal took " << std::chrono::duration_cast<std::chrono::milliseconds>(healed - killed).count()
+      << " ms, a request "
+      << std::chrono::duration_cast<std::chrono::milliseconds>(summary.longest_during_heal).count() << " ms";
+  auto after = client_->inspect_container(id);
+  EXPECT_EQ(after.started_at, before.started_at) << "the container must not have been restarted";
+  EXPECT_GE(status_of(proxy)["services"]["web"]["stats"]["held"], 1);
 }
 
 TEST_F(DockerHeal, AServiceThatNeverRecoversReachesTheCapAndIsGivenUp) {

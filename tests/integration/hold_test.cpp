@@ -10,14 +10,11 @@
 #include <signal.h>
 #include <sys/stat.h>
 
-#include <atomic>
-#include <fstream>
 #include <future>
-#include <mutex>
-#include <thread>
 
 #include <nlohmann/json.hpp>
 
+#include "support/client_loop.hpp"
 #include "support/harness.hpp"
 #include "support/http_client.hpp"
 #include "support/python_service.hpp"
@@ -139,98 +136,31 @@ TEST(Hold, AKillAndHealUnderAClientLoopCostsNoRequest) {
   in_process_proxy proxy(cfg);
   ASSERT_TRUE(wait_until([&] { return answers_ok(proxy.port(), "/health"); }, 10s));
 
-  struct outcome {
-    clock::time_point start, end;
-    int status;
-  };
-  std::mutex mutex;
-  std::vector<outcome> outcomes;
-  std::atomic<bool> stop{false}, kill_now{false};
-  std::promise<clock::time_point> killed_at;
-  // The kill comes from the POST loop between two of its requests: a POST cut after it
-  // was sent must fail (it is never sent twice), and that is not what is tested here.
-  auto kill_between_posts = [&] {
-    if (!kill_now.exchange(false)) return;
+  // http.server answers a POST with 501: a POST that went out shows as 501, one that
+  // failed in dockmaster as 502/503/504.
+  client_loop loop(proxy.port(), "/health", "/health");
+  ASSERT_TRUE(wait_until([&] { return loop.count() >= 20; }, 10s));
+  // The kill comes between two POSTs: a POST cut after it was sent must fail (it is
+  // never sent twice), and that is not what is tested here.
+  const auto killed = loop.between_posts([&] {
     first->kill(SIGKILL);
-    killed_at.set_value(clock::now());
     first->wait_exit(5s);
-  };
-  // A GET loop and a POST loop, 25 requests a second each, on keep-alive connections.
-  auto loop = [&](bool posts) {
-    http_client client(proxy.port(), "127.0.0.1", 20s);
-    while (!stop) {
-      auto start = clock::now();
-      int status = -1;
-      try {
-        // http.server answers a POST with 501: a POST that went out shows as 501,
-        // one that failed in dockmaster as 502/503/504.
-        status = (posts ? client.post("/health", "x=1") : client.get("/health")).result_int();
-      } catch (const std::exception&) {
-        client.close();
-      }
-      auto end = clock::now();
-      {
-        std::lock_guard lock(mutex);
-        outcomes.push_back({start, end, status});
-      }
-      if (posts) kill_between_posts();
-      std::this_thread::sleep_until(start + 40ms);  // pacing, not waiting for a condition
-    }
-  };
-  std::vector<std::thread> loops;
-  struct joined {  // also when an assertion ends the test early
-    std::atomic<bool>& stop;
-    std::vector<std::thread>& threads;
-    ~joined() {
-      stop = true;
-      for (auto& t : threads)
-        if (t.joinable()) t.join();
-    }
-  } join_loops{stop, loops};
-  loops.emplace_back(loop, false);
-  loops.emplace_back(loop, true);
-  auto count = [&] {
-    std::lock_guard lock(mutex);
-    return outcomes.size();
-  };
-  ASSERT_TRUE(wait_until([&] { return count() >= 20; }, 10s));
-
-  auto killed_future = killed_at.get_future();
-  kill_now = true;
-  ASSERT_EQ(killed_future.wait_for(10s), std::future_status::ready);
-  const auto killed = killed_future.get();
+  });
   ASSERT_TRUE(wait_until([&] { return service.restarted_pid().has_value(); }, 15s));
-  // Recovered when a request that started after the kill went out again.
-  auto recovered_by = [&]() -> std::optional<clock::time_point> {
-    std::lock_guard lock(mutex);
-    std::optional<clock::time_point> first_done;
-    for (const auto& o : outcomes)
-      if (o.start > killed && (o.status == 200 || o.status == 501) &&
-          (!first_done || o.end < *first_done))
-        first_done = o.end;
-    return first_done;
-  };
-  ASSERT_TRUE(wait_until([&] { return recovered_by().has_value(); }, 15s));
-  auto after = count();
-  ASSERT_TRUE(wait_until([&] { return count() >= after + 20; }, 10s));
-  stop = true;
-  for (auto& t : loops) t.join();
+  ASSERT_TRUE(wait_until([&] { return loop.first_success_after(killed, 200, 501).has_value(); }, 15s));
+  const auto healed = *loop.first_success_after(killed, 200, 501);
+  auto after = loop.count();
+  ASSERT_TRUE(wait_until([&] { return loop.count() >= after + 20; }, 10s));
+  loop.stop();
 
-  const auto heal = *recovered_by() - killed;
-  std::size_t failed = 0, during_heal = 0;
-  for (const auto& o : outcomes) {
-    if (o.status != 200 && o.status != 501) ++failed;
-    if (o.end > killed && o.start < killed + heal) {
-      ++during_heal;
-      // Each request waited at most as long as the heal took, plus a little.
-      EXPECT_LE(o.end - o.start, heal + 50ms)
-          << "a request took " << std::chrono::duration_cast<std::chrono::milliseconds>(o.end - o.start).count()
-          << " ms; the heal took " << std::chrono::duration_cast<std::chrono::milliseconds>(heal).count()
-          << " ms";
-    }
-  }
-  EXPECT_EQ(failed, 0u) << "of " << outcomes.size() << " requests";
-  EXPECT_GE(during_heal, 1u) << "no request ran into the outage";
+  auto summary = loop.summarize(killed, healed, 200, 501);
+  EXPECT_EQ(summary.failed, 0u) << "of " << summary.requests << " requests";
+  EXPECT_GE(summary.during_heal, 1u) << "no request ran into the outage";
+  // Each request waited at most as long as the heal took, plus a little.
+  EXPECT_LE(summary.longest_during_heal, (healed - killed) + 50ms)
+      << "the heal took " << std::chrono::duration_cast<std::chrono::milliseconds>(healed - killed).count()
+      << " ms, a request "
+      << std::chrono::duration_cast<std::chrono::milliseconds>(summary.longest_during_heal).count() << " ms";
   EXPECT_GE(stats_of(proxy)["held"], 1) << stats_of(proxy).dump();
 }
 

@@ -1,0 +1,104 @@
+#include "support/client_loop.hpp"
+
+#include <algorithm>
+
+#include "support/http_client.hpp"
+#include "support/wait.hpp"
+
+namespace dockmaster::test {
+
+client_loop::client_loop(std::uint16_t port, std::string get_target, std::string post_target,
+                         std::chrono::milliseconds pace)
+    : port_(port), get_target_(std::move(get_target)), post_target_(std::move(post_target)),
+      pace_(pace) {
+  threads_.emplace_back([this] { run(false); });
+  threads_.emplace_back([this] { run(true); });
+}
+
+client_loop::~client_loop() { stop(); }
+
+void client_loop::stop() {
+  stop_ = true;
+  for (auto& t : threads_)
+    if (t.joinable()) t.join();
+}
+
+void client_loop::run(bool posts) {
+  http_client client(port_, "127.0.0.1", std::chrono::seconds(20));
+  while (!stop_) {
+    auto start = clock::now();
+    int status = -1;
+    try {
+      status = (posts ? client.post(post_target_, "x=1") : client.get(get_target_)).result_int();
+    } catch (const std::exception&) {
+      client.close();
+    }
+    auto end = clock::now();
+    std::function<void()> action;
+    {
+      std::lock_guard lock(mutex_);
+      outcomes_.push_back({start, end, status, posts});
+      if (posts && pending_action_) action = std::move(pending_action_);
+      pending_action_ = nullptr;
+    }
+    if (action) {
+      auto at = clock::now();
+      action();
+      std::lock_guard lock(mutex_);
+      action_ran_at_ = at;
+    }
+    std::this_thread::sleep_until(start + pace_);  // pacing, not waiting for a condition
+  }
+}
+
+client_loop::clock::time_point client_loop::between_posts(std::function<void()> action) {
+  {
+    std::lock_guard lock(mutex_);
+    action_ran_at_.reset();
+    pending_action_ = std::move(action);
+  }
+  std::optional<clock::time_point> at;
+  wait_until([&] {
+    std::lock_guard lock(mutex_);
+    at = action_ran_at_;
+    return at.has_value();
+  }, std::chrono::seconds(30));
+  return at.value_or(clock::time_point{});
+}
+
+std::vector<client_loop::outcome> client_loop::outcomes() const {
+  std::lock_guard lock(mutex_);
+  return outcomes_;
+}
+
+std::size_t client_loop::count() const {
+  std::lock_guard lock(mutex_);
+  return outcomes_.size();
+}
+
+std::optional<client_loop::clock::time_point> client_loop::first_success_after(
+    clock::time_point t, int ok, int ok_post) const {
+  std::lock_guard lock(mutex_);
+  std::optional<clock::time_point> first;
+  for (const auto& o : outcomes_)
+    if (o.start > t && o.status == (o.post ? ok_post : ok) && (!first || o.end < *first))
+      first = o.end;
+  return first;
+}
+
+client_loop::heal_summary client_loop::summarize(clock::time_point failed, clock::time_point healed,
+                                                 int ok, int ok_post) const {
+  std::lock_guard lock(mutex_);
+  heal_summary summary;
+  for (const auto& o : outcomes_) {
+    ++summary.requests;
+    if (o.status != (o.post ? ok_post : ok)) ++summary.failed;
+    if (o.end > failed && o.start < healed) {
+      ++summary.during_heal;
+      summary.longest_during_heal = std::max(summary.longest_during_heal, o.end - o.start);
+    }
+  }
+  return summary;
+}
+
+}  // namespace dockmaster::test

@@ -1,0 +1,70 @@
+#pragma once
+
+// A client loop through a heal: a GET loop and a POST loop, each on a keep-alive
+// connection of its own at a steady pace, recording every request's start, end and
+// status, so that a test can count what failed and how long each request took.
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace dockmaster::test {
+
+class client_loop {
+ public:
+  using clock = std::chrono::steady_clock;
+
+  struct outcome {
+    clock::time_point start, end;
+    int status = -1;  // -1: a network error or timeout
+    bool post = false;
+  };
+
+  /// Starts both loops against 127.0.0.1:`port`; each sends one request per `pace`.
+  client_loop(std::uint16_t port, std::string get_target, std::string post_target,
+              std::chrono::milliseconds pace = std::chrono::milliseconds(40));
+  ~client_loop();  // stops and joins
+
+  /// Runs `action` on the POST loop's thread, between two of its requests (so that no
+  /// POST is in flight meanwhile), and returns the time just before it ran.
+  clock::time_point between_posts(std::function<void()> action);
+  void stop();
+
+  std::vector<outcome> outcomes() const;
+  std::size_t count() const;
+  /// When the first request that started after `t` and got `ok` (or `ok_post` for a
+  /// POST) ended.
+  std::optional<clock::time_point> first_success_after(clock::time_point t, int ok,
+                                                       int ok_post) const;
+
+  /// What a heal from `failed` to `healed` cost the clients.
+  struct heal_summary {
+    std::size_t requests = 0;
+    std::size_t failed = 0;  // status other than `ok` (`ok_post` for a POST)
+    std::size_t during_heal = 0;  // requests in flight at some time between the two
+    clock::duration longest_during_heal{};
+  };
+  heal_summary summarize(clock::time_point failed, clock::time_point healed, int ok,
+                         int ok_post) const;
+
+ private:
+  void run(bool posts);
+
+  std::uint16_t port_;
+  std::string get_target_, post_target_;
+  std::chrono::milliseconds pace_;
+  mutable std::mutex mutex_;
+  std::vector<outcome> outcomes_;
+  std::function<void()> pending_action_;
+  std::optional<clock::time_point> action_ran_at_;
+  std::atomic<bool> stop_{false};
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace dockmaster::test
