@@ -96,6 +96,9 @@ class DockerHeal : public ::testing::Test {
     service.restart.command = {"/restart.sh"};
     service.restart.compose_project = project_;
     service.restart.backoff_initial = std::chrono::milliseconds(100);
+    // As short as the start period, instead of the derived 10 s at first: some of
+    // these services never come up, and their repeated restarts are what is tested.
+    service.restart.grace = std::chrono::seconds(1);
     return service;
   }
 

@@ -95,6 +95,10 @@ config::config healing_config(const std::string& instance, std::vector<std::stri
   service.restart.timeout = std::chrono::seconds(5);
   service.restart.backoff_initial = std::chrono::milliseconds(200);
   service.restart.backoff_max = std::chrono::milliseconds(400);
+  // Most of these services never come up: a short post-restart grace keeps their
+  // repeated restarts quick (the derived default, 10 s at first, is tested in simulated
+  // time).
+  service.restart.grace = std::chrono::milliseconds(300);
   return cfg;
 }
 
