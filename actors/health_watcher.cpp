@@ -93,8 +93,16 @@ health_watcher_impl::behavior_type health_watcher(
                                            ? instance.tracker.consecutive_passes()
                                            : instance.tracker.consecutive_failures()});
         instance.schedule = ++state.next_schedule;
-        self->delayed_send(self, state.service.health.next_interval(instance.tracker.settling()),
-                           probe_atom::value, instance.id, instance.schedule);
+        // A timed-out probe already waited its timeout: the next one follows at once, so
+        // that a hung instance is found as fast as a dead one. Not once it is unhealthy:
+        // a known-down instance is not probed back to back.
+        if (result.verdict == probe_verdict::timeout &&
+            instance.tracker.state() != health_state::unhealthy)
+          self->send(self, probe_atom::value, instance.id, instance.schedule);
+        else
+          self->delayed_send(self,
+                             state.service.health.next_interval(instance.tracker.settling()),
+                             probe_atom::value, instance.id, instance.schedule);
       },
       [self, start_probe](upstream_failure& failure) {
         auto& state = self->state;

@@ -232,5 +232,35 @@ TEST_F(HealthWatcher, AStartPeriodLongerThanTheGraceShieldsARestartedInstanceFor
   EXPECT_EQ(count_to(seen_->supervisor_changes, health_state::unhealthy), 2u);
 }
 
+TEST_F(HealthWatcher, AProbeThatTimedOutIsFollowedAtOnceSoAHungInstanceIsFoundAfterTwoTimeouts) {
+  service_.health.interval = 500ms;
+  service_.health.fast_interval = 0ms;
+  service_.health.timeout = 200ms;
+  start();
+  healthy(instance_);
+  sim_.advance(500ms);
+  ASSERT_EQ(prober_->started_count(), 2u);
+  // The prober cuts each probe at its timeout; the next one starts right away.
+  sim_.advance(200ms);
+  answer(probe_verdict::timeout);
+  EXPECT_EQ(prober_->started_count(), 3u) << "the next probe waited an interval after a timeout";
+  EXPECT_EQ(seen_->supervisor_changes.back().to, health_state::healthy);
+  sim_.advance(200ms);
+  answer(probe_verdict::timeout);
+  // Unhealthy 400 ms after the first hung probe began, not 400 ms plus an interval.
+  auto change = seen_->supervisor_changes.back();
+  EXPECT_EQ(change.to, health_state::unhealthy);
+  EXPECT_EQ(change.verdict, probe_verdict::timeout);
+  // Known to be down: no back-to-back probing, the next one after the interval.
+  EXPECT_EQ(prober_->started_count(), 3u);
+  sim_.advance(499ms);
+  EXPECT_EQ(prober_->started_count(), 3u);
+  sim_.advance(1ms);
+  EXPECT_EQ(prober_->started_count(), 4u);
+  sim_.advance(200ms);
+  answer(probe_verdict::timeout);
+  EXPECT_EQ(prober_->started_count(), 4u) << "an unhealthy instance was probed back to back";
+}
+
 }  // namespace
 }  // namespace dockmaster::test
