@@ -1,5 +1,7 @@
 #include "actors/health_watcher.hpp"
 
+#include <algorithm>
+
 #include <caf/send.hpp>
 
 #include "net/health_prober.hpp"
@@ -91,8 +93,16 @@ health_watcher_impl::behavior_type health_watcher(
                                            ? instance.tracker.consecutive_passes()
                                            : instance.tracker.consecutive_failures()});
         instance.schedule = ++state.next_schedule;
-        self->delayed_send(self, state.service.health.next_interval(instance.tracker.settling()),
-                           probe_atom::value, instance.id, instance.schedule);
+        // A timed-out probe already waited its timeout: the next one follows at once, so
+        // that a hung instance is found as fast as a dead one. Not once it is unhealthy:
+        // a known-down instance is not probed back to back.
+        if (result.verdict == probe_verdict::timeout &&
+            instance.tracker.state() != health_state::unhealthy)
+          self->send(self, probe_atom::value, instance.id, instance.schedule);
+        else
+          self->delayed_send(self,
+                             state.service.health.next_interval(instance.tracker.settling()),
+                             probe_atom::value, instance.id, instance.schedule);
       },
       [self, start_probe](upstream_failure& failure) {
         auto& state = self->state;
@@ -121,13 +131,22 @@ health_watcher_impl::behavior_type health_watcher(
         auto found = state.instances.find(key);
         if (found == state.instances.end()) return;
         auto& instance = found->second;
-        // Judged afresh: unknown, in its start period, until probes show it healthy or,
-        // past the start period, unhealthy again (only that new evidence brings the
-        // supervisor back: slow starters are not looped).
+        // Judged afresh: unknown, in its start period (or the restart's grace, if
+        // longer), until probes show it healthy or, past that, unhealthy again (only
+        // that new evidence brings the supervisor back: slow starters are not looped).
         auto before = instance.tracker.state();
         const auto& h = state.service.health;
+        const auto shielded = std::max(h.start_period, milliseconds(request.grace_ms));
         instance.tracker =
-            health_tracker(h.unhealthy_after, h.healthy_after, h.start_period, self->clock().now());
+            health_tracker(h.unhealthy_after, h.healthy_after, shielded, self->clock().now());
+        if (shielded.count() > 0)
+          net::event_log().info(
+              "service {}: judging {} afresh ({}), failures ignored for {} ms unless it turns "
+              "healthy first",
+              state.service.name, key, request.reason, shielded.count());
+        else
+          net::event_log().info("service {}: judging {} afresh ({}), failures count at once",
+                                state.service.name, key, request.reason);
         if (before != health_state::unknown)
           tell_everyone(health_changed{instance.id, before, health_state::unknown, request.reason,
                                        probe_verdict::passed, 0});

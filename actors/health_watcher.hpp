@@ -45,11 +45,14 @@ struct health_watcher_state {
 
 /// Probes every instance of one service on its own timer (the first probe of a new
 /// instance at once, the next ones every health.interval, or health.fast_interval
-/// while an instance is between states), through the prober's I/O thread, and turns
-/// the results into health changes for the service's proxy, the restart supervisor
-/// and the event sink. A hanging probe delays no other instance. When proxied
-/// requests fail to reach an instance (upstream_failure), it is probed at once. Its
-/// time is the actor clock's, so that it runs under CAF's test coordinator.
+/// while an instance is between states; after a probe that timed out, at once unless
+/// the instance is unhealthy, since the timeout already waited), through the prober's
+/// I/O thread, and turns the results into health changes for the service's proxy, the
+/// restart supervisor and the event sink. A hanging probe delays no other instance.
+/// When proxied requests fail to reach an instance (upstream_failure), it is probed at
+/// once. An instance judged afresh after a restart ignores failures for
+/// max(start_period, the judge_afresh's grace) unless it turns healthy first. Its time
+/// is the actor clock's, so that it runs under CAF's test coordinator.
 messages::health_watcher_impl::behavior_type health_watcher(
     messages::health_watcher_impl::stateful_pointer<health_watcher_state> self,
     config::service_config service, std::shared_ptr<net::probe_runner> prober,

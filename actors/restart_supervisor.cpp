@@ -88,6 +88,16 @@ restart_supervisor_impl::behavior_type restart_supervisor(
     auto& state = self->state;
     auto* record = current(id, generation);
     const auto kind = event_of(result.outcome);
+    auto watcher = state.watchers.find(id.service);
+    // Only a restart that ran may leave a process still booting: a skipped one (nothing
+    // ran) or one that could not run is judged without a grace.
+    const bool judged_with_grace = record && result.ran &&
+                                   result.outcome != restart_outcome::skipped &&
+                                   watcher != state.watchers.end();
+    const milliseconds grace =
+        judged_with_grace ? restart_grace(state.services.at(id.service).restart,
+                                          state.boot_times[id.service])
+                          : milliseconds::zero();
     auto level = kind == event_kind::restart_done ? spdlog::level::info
                  : kind == event_kind::restart_skipped ? spdlog::level::warn
                                                        : spdlog::level::err;
@@ -99,6 +109,7 @@ restart_supervisor_impl::behavior_type restart_supervisor(
                     net::number_field("exit_code", result.exit_code),
                     net::field("outcome", std::string(name(result.outcome))),
                     net::number_field("duration_ms", static_cast<long long>(result.duration_ms)),
+                    net::number_field("grace_ms", grace.count()),
                     net::field("output", result.output_tail), net::field("error", result.error),
                     net::field("instance_present", record ? "yes" : "no (removed meanwhile)")});
     report(id, kind,
@@ -108,20 +119,24 @@ restart_supervisor_impl::behavior_type restart_supervisor(
            result);
     if (!record) return;  // removed while it ran: nothing more to do for it
     auto now = self->clock().now();
-    auto watcher = state.watchers.find(id.service);
     if (result.outcome == restart_outcome::skipped) {
       // Not the container that failed: nothing ran. The instance is judged afresh, and
-      // only new evidence against it brings the supervisor back.
+      // only new evidence against it brings the supervisor back. No grace (only
+      // health.start_period): nothing was restarted, so nothing is booting because of
+      // us, and a grace would only hide for longer an instance that was failing.
       record->policy->skipped(now);
       if (watcher != state.watchers.end())
-        self->send(watcher->second, judge_afresh{id, "restart skipped: " + result.error});
+        self->send(watcher->second, judge_afresh{id, "restart skipped: " + result.error, 0});
       return;
     }
     record->policy->finished(result.outcome == restart_outcome::ok, now);
-    if (result.ran && watcher != state.watchers.end()) {
-      // The watcher judges the instance afresh; only if it turns unhealthy again does
-      // the policy come back into play.
-      self->send(watcher->second, judge_afresh{id, "restarted"});
+    if (judged_with_grace) {
+      // The watcher judges the instance afresh, ignoring failures within the grace
+      // unless it turns healthy first; only if it turns unhealthy again does the
+      // policy come back into play. Its time to turn healthy teaches the next grace.
+      record->judged_afresh_at = now;
+      self->send(watcher->second,
+                 judge_afresh{id, "restarted", static_cast<std::uint64_t>(grace.count())});
     } else if (record->unhealthy) {
       state.consider(id);  // nothing ran: try again after the backoff
     }
@@ -280,6 +295,7 @@ restart_supervisor_impl::behavior_type restart_supervisor(
         if (found == state.instances.end()) return;
         auto& record = found->second;
         if (change.to == health_state::unhealthy) {
+          record.judged_afresh_at.reset();  // that restart did not bring it up
           record.unhealthy = true;
           record.failed_at_unix_ms = unix_ms_now();
           state.consider(change.instance);
@@ -295,6 +311,17 @@ restart_supervisor_impl::behavior_type restart_supervisor(
           }
           record.given_up_reported = false;
           record.policy->recovered();
+          if (record.judged_afresh_at) {
+            auto took = std::chrono::duration_cast<milliseconds>(self->clock().now() -
+                                                                 *record.judged_afresh_at);
+            record.judged_afresh_at.reset();
+            auto& history = state.boot_times[change.instance.service];
+            history.record(took);
+            net::event_log().info(
+                "service {}: {} turned healthy {} ms after its restart (the next grace: {} ms)",
+                change.instance.service, change.instance.endpoint(), took.count(),
+                restart_grace(state.services.at(change.instance.service).restart, history).count());
+          }
           identify(record);
           if (was_handled) report(change.instance, event_kind::recovered, "healthy again");
         }

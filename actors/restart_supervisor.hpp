@@ -3,11 +3,13 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
+#include "actors/restart_grace.hpp"
 #include "actors/restart_policy.hpp"
 #include "config/config.hpp"
 #include "messages/actor_types.hpp"
@@ -23,6 +25,8 @@ struct restart_supervisor_state {
   /// Told when the supervisor gives up on an instance and when it comes back, so that
   /// requests wait only for instances that are expected back.
   std::map<std::string, messages::upstream_proxy_actor> proxies;  // by service
+  /// How long each service's recent restarts took to turn healthy, for its grace.
+  std::map<std::string, boot_history> boot_times;  // by service
 
   /// One instance from instance_added to instance_removed. A record that is gone (or
   /// was replaced by a newer one of the same address) voids every timer and reply that
@@ -39,6 +43,10 @@ struct restart_supervisor_state {
     std::string served_by;
     /// When it turned unhealthy, Unix ms: a container created later is not the one.
     std::int64_t failed_at_unix_ms = 0;
+    /// When the supervisor sent judge_afresh after a restart that ran, until the
+    /// instance turns healthy (that boot time goes into its service's boot_history) or
+    /// unhealthy again (that restart did not bring it up: nothing to learn).
+    std::optional<restart_policy::clock::time_point> judged_afresh_at;
   };
   std::map<messages::instance_id, instance_record> instances;
   std::uint64_t next_number = 0;  // for generations and retry timers
@@ -54,7 +62,9 @@ struct restart_supervisor_state {
 /// escalation to a container restart only when configured, never two at once. Only
 /// instances that the proxies announced are acted on; a removed instance's backoff and
 /// retries end with it. Each restart names the container that served the instance, so
-/// that a replacement is never restarted in its place. Its time is the actor clock's.
+/// that a replacement is never restarted in its place. After a restart that ran, the
+/// instance's watcher judges it afresh with a grace (restart_grace.hpp) within which
+/// failures do not count until it turns healthy. Its time is the actor clock's.
 messages::restart_supervisor_impl::behavior_type restart_supervisor(
     messages::restart_supervisor_impl::stateful_pointer<restart_supervisor_state> self,
     std::map<std::string, config::service_config> services,

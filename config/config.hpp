@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -105,6 +106,12 @@ struct restart_config {
   std::string compose_project;
   std::string compose_service;
   milliseconds timeout{15000};
+  /// After a restart ran, the instance's failed probes do not count for this long,
+  /// unless it turns healthy first (health.start_period, if longer, wins): a process
+  /// still binding its port is not restarted again mid-boot. Absent: derived by the
+  /// supervisor from how long the service's recent restarts took to turn healthy
+  /// (actors/restart_grace.hpp). 0: only health.start_period.
+  std::optional<milliseconds> grace;
   /// Exponential backoff between restarts of the same instance.
   milliseconds backoff_initial{1000};
   milliseconds backoff_max{60000};

@@ -294,7 +294,7 @@ health_config read_health(const node& n) {
 restart_config read_restart(const node& n) {
   n.expect_object_with_keys({"exec", "action", "executor", "user", "env", "working_dir",
                              "container", "compose_project", "compose_service", "timeout",
-                             "backoff", "max_restarts", "window", "escalate"});
+                             "grace", "backoff", "max_restarts", "window", "escalate"});
   restart_config restart;
   restart.executor = restart_executor::docker;
   if (auto v = n.member("action"))
@@ -326,6 +326,7 @@ restart_config read_restart(const node& n) {
   if (auto v = n.member("compose_project")) restart.compose_project = read_string(*v);
   if (auto v = n.member("compose_service")) restart.compose_service = read_string(*v);
   if (auto v = n.member("timeout")) restart.timeout = read_positive_duration(*v);
+  if (auto v = n.member("grace")) restart.grace = read_duration(*v);
   if (auto v = n.member("backoff")) {
     v->expect_object_with_keys({"initial", "max", "multiplier"});
     // Zero would stay zero however often it is multiplied: restarts back to back.

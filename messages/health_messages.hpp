@@ -181,14 +181,17 @@ typename Inspector::result_type inspect(Inspector& f, restart_result& x) {
 /// The supervisor asks a watcher to judge an instance afresh (unknown, start period
 /// again): after a restart ran, or after one was skipped because the container found
 /// was not the one that failed. `reason` goes into the health change it causes.
+/// `grace_ms`: the post-restart grace; failures do not count for max(start_period,
+/// grace) unless the instance turns healthy first.
 struct judge_afresh {
   instance_id instance;
   std::string reason;
+  std::uint64_t grace_ms = 0;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, judge_afresh& x) {
-  return f(caf::meta::type_name("judge_afresh"), x.instance, x.reason);
+  return f(caf::meta::type_name("judge_afresh"), x.instance, x.reason, x.grace_ms);
 }
 
 /// Which container serves an instance now, asked of the docker executor when the

@@ -223,6 +223,7 @@ TEST(ConfigRestart, TakesTheDefaultsAndTheDockerExecutor) {
   EXPECT_EQ(restart.window, 3600000ms);
   EXPECT_EQ(restart.escalate_after_failed, 0u);
   EXPECT_EQ(restart.escalate_stop_timeout, 10000ms);
+  EXPECT_FALSE(restart.grace.has_value()) << "absent: the supervisor derives it";
 }
 
 TEST(ConfigRestart, ReadsEveryField) {
@@ -250,6 +251,22 @@ TEST(ConfigRestart, ReadsEveryField) {
   EXPECT_EQ(restart.window, 1800000ms);
   EXPECT_EQ(restart.escalate_after_failed, 3u);
   EXPECT_EQ(restart.escalate_stop_timeout, 20000ms);
+}
+
+TEST(ConfigRestart, ReadsTheGraceAsADuration) {
+  EXPECT_EQ(parse_service(probe + R"("restart": {"exec": ["x"], "grace": "3s"})").restart.grace, 3000ms);
+  EXPECT_EQ(parse_service(probe + R"("restart": {"exec": ["x"], "grace": 750})").restart.grace, 750ms);
+  // Explicitly none: only health.start_period shields a restarted instance.
+  EXPECT_EQ(parse_service(probe + R"("restart": {"exec": ["x"], "grace": 0})").restart.grace, 0ms);
+}
+
+TEST(ConfigRestart, RejectsAnInvalidGraceNamingItsPath) {
+  EXPECT_TRUE(fails_with(service_with(probe + R"("restart": {"exec": ["x"], "grace": "soon"})"),
+                         "services.api.restart.grace", "unparsable duration \"soon\""));
+  EXPECT_TRUE(fails_with(service_with(probe + R"("restart": {"exec": ["x"], "grace": -1})"),
+                         "services.api.restart.grace", "non-negative"));
+  EXPECT_TRUE(fails_with(service_with(probe + R"("restart": {"exec": ["x"], "grace": true})"),
+                         "services.api.restart.grace", "expected a string or a number"));
 }
 
 TEST(ConfigRestart, TheLocalExecutorRunsOnTheHost) {

@@ -44,6 +44,14 @@ class HealthWatcher : public ::testing::Test {
     answer(probe_verdict::passed, id.port);
     ASSERT_EQ(seen_->supervisor_changes.back().to, health_state::healthy);
   }
+  /// Two refused probes at the fast interval, at the healthy instance's next probe.
+  void make_unhealthy() {
+    sim_.advance(service_.health.interval);
+    answer(probe_verdict::refused);
+    sim_.advance(100ms);
+    answer(probe_verdict::refused);
+    ASSERT_EQ(seen_->supervisor_changes.back().to, health_state::unhealthy);
+  }
 
   simulated_actors sim_;
   config::service_config service_;
@@ -157,6 +165,101 @@ TEST_F(HealthWatcher, FailuresWithinTheStartPeriodDoNotCount) {
   answer(probe_verdict::refused);
   ASSERT_FALSE(seen_->supervisor_changes.empty());
   EXPECT_EQ(seen_->supervisor_changes.back().to, health_state::unhealthy);
+}
+
+std::size_t count_to(const std::vector<health_changed>& changes, health_state to) {
+  std::size_t n = 0;
+  for (const auto& c : changes) n += c.to == to;
+  return n;
+}
+
+TEST_F(HealthWatcher, FailuresWithinTheGraceOfAJudgeAfreshDoNotCountUntilItIsOver) {
+  start();
+  healthy(instance_);
+  make_unhealthy();
+  caf::anon_send(watcher_, judge_afresh{instance_, "restarted", 1000});
+  sim_.run();
+  ASSERT_EQ(seen_->supervisor_changes.back().to, health_state::unknown);
+  // Refused at 0, 100, ..., 900 ms after it: all within the grace.
+  for (int i = 0; i < 10; ++i) {
+    answer(probe_verdict::refused);
+    sim_.advance(100ms);
+  }
+  EXPECT_EQ(count_to(seen_->supervisor_changes, health_state::unhealthy), 1u)
+      << "judged unhealthy within the grace";
+  // From 1000 ms on, failures count again.
+  answer(probe_verdict::refused);
+  sim_.advance(100ms);
+  answer(probe_verdict::refused);
+  EXPECT_EQ(seen_->supervisor_changes.back().to, health_state::unhealthy);
+  EXPECT_EQ(count_to(seen_->supervisor_changes, health_state::unhealthy), 2u);
+}
+
+TEST_F(HealthWatcher, AnInstanceThatTurnsHealthyWithinTheGraceIsNoLongerShieldedByIt) {
+  service_.health.interval = 200ms;
+  start();
+  healthy(instance_);
+  make_unhealthy();
+  caf::anon_send(watcher_, judge_afresh{instance_, "restarted", 10000});
+  sim_.run();
+  answer(probe_verdict::passed);
+  ASSERT_EQ(seen_->supervisor_changes.back().to, health_state::healthy);
+  // Well within the 10 s grace, but it is up: its failures count.
+  sim_.advance(200ms);
+  answer(probe_verdict::refused);
+  sim_.advance(100ms);
+  answer(probe_verdict::refused);
+  EXPECT_EQ(seen_->supervisor_changes.back().to, health_state::unhealthy);
+}
+
+TEST_F(HealthWatcher, AStartPeriodLongerThanTheGraceShieldsARestartedInstanceForItsLength) {
+  service_.health.start_period = 2s;
+  start();
+  healthy(instance_);
+  make_unhealthy();
+  caf::anon_send(watcher_, judge_afresh{instance_, "restarted", 500});
+  sim_.run();
+  // Refused at 0, 100, ..., 1900 ms after it: past the grace, within the start period.
+  for (int i = 0; i < 20; ++i) {
+    answer(probe_verdict::refused);
+    sim_.advance(100ms);
+  }
+  EXPECT_EQ(count_to(seen_->supervisor_changes, health_state::unhealthy), 1u)
+      << "the grace replaced the longer start period";
+  answer(probe_verdict::refused);
+  sim_.advance(100ms);
+  answer(probe_verdict::refused);
+  EXPECT_EQ(count_to(seen_->supervisor_changes, health_state::unhealthy), 2u);
+}
+
+TEST_F(HealthWatcher, AProbeThatTimedOutIsFollowedAtOnceSoAHungInstanceIsFoundAfterTwoTimeouts) {
+  service_.health.interval = 500ms;
+  service_.health.fast_interval = 0ms;
+  service_.health.timeout = 200ms;
+  start();
+  healthy(instance_);
+  sim_.advance(500ms);
+  ASSERT_EQ(prober_->started_count(), 2u);
+  // The prober cuts each probe at its timeout; the next one starts right away.
+  sim_.advance(200ms);
+  answer(probe_verdict::timeout);
+  EXPECT_EQ(prober_->started_count(), 3u) << "the next probe waited an interval after a timeout";
+  EXPECT_EQ(seen_->supervisor_changes.back().to, health_state::healthy);
+  sim_.advance(200ms);
+  answer(probe_verdict::timeout);
+  // Unhealthy 400 ms after the first hung probe began, not 400 ms plus an interval.
+  auto change = seen_->supervisor_changes.back();
+  EXPECT_EQ(change.to, health_state::unhealthy);
+  EXPECT_EQ(change.verdict, probe_verdict::timeout);
+  // Known to be down: no back-to-back probing, the next one after the interval.
+  EXPECT_EQ(prober_->started_count(), 3u);
+  sim_.advance(499ms);
+  EXPECT_EQ(prober_->started_count(), 3u);
+  sim_.advance(1ms);
+  EXPECT_EQ(prober_->started_count(), 4u);
+  sim_.advance(200ms);
+  answer(probe_verdict::timeout);
+  EXPECT_EQ(prober_->started_count(), 4u) << "an unhealthy instance was probed back to back";
 }
 
 }  // namespace

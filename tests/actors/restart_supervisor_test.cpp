@@ -56,6 +56,22 @@ class RestartSupervisor : public ::testing::Test {
     turn(health_state::unknown, health_state::unhealthy, instance_);
   }
 
+  /// A restart of `id` that ran and turned healthy `boot` after it (as its watcher
+  /// reports it); then time for the backoff to pass. Returns the grace it was given.
+  std::uint64_t restart_taking(caf::timespan boot, const instance_id& id) {
+    auto judged = seen_->judged.size();
+    turn(health_state::healthy, health_state::unhealthy, id);
+    ends(restart_outcome::ok);
+    EXPECT_EQ(seen_->judged.size(), judged + 1) << "not judged afresh";
+    if (seen_->judged.size() != judged + 1) return 0;
+    turn(health_state::unhealthy, health_state::unknown, id);
+    sim_.advance(boot);
+    turn(health_state::unknown, health_state::healthy, id);
+    sim_.advance(5s);
+    return seen_->judged.back().grace_ms;
+  }
+  std::uint64_t restart_taking(caf::timespan boot) { return restart_taking(boot, instance_); }
+
   simulated_actors sim_;
   config::service_config service_;
   instance_id instance_ = make_instance("web", 8001);
@@ -193,6 +209,7 @@ TEST_F(RestartSupervisor, ASkippedRestartCountsForNothingAndHasTheInstanceJudged
   ends(restart_outcome::skipped, "container x is not y");
   ASSERT_EQ(seen_->judged.size(), 1u);
   EXPECT_NE(seen_->judged[0].reason.find("skipped"), std::string::npos);
+  EXPECT_EQ(seen_->judged[0].grace_ms, 0u) << "nothing ran, so nothing is booting";
   EXPECT_EQ(seen_->count(event_kind::restart_skipped), 1u);
   // It failed again once judged afresh: with a cap of one, the skipped attempt has not
   // used it up, and the real restart waits a backoff.
@@ -201,6 +218,78 @@ TEST_F(RestartSupervisor, ASkippedRestartCountsForNothingAndHasTheInstanceJudged
   sim_.advance(1s);
   EXPECT_EQ(jobs_->requests.size(), 2u);
   EXPECT_EQ(seen_->count(event_kind::restart_given_up), 0u);
+}
+
+// --- the post-restart grace --------------------------------------------------------
+
+TEST_F(RestartSupervisor, WithoutHistoryTheGraceAfterARestartIsTenSeconds) {
+  start();
+  EXPECT_EQ(restart_taking(3s), 10000u);
+}
+
+TEST_F(RestartSupervisor, TheDerivedGraceIsTwiceTheBootTimeOfTheLatestRestarts) {
+  start();
+  restart_taking(3s);
+  EXPECT_EQ(restart_taking(2s), 6000u) << "after a boot of 3 s";
+  EXPECT_EQ(restart_taking(1s), 6000u) << "the longest of the recent boots counts";
+}
+
+TEST_F(RestartSupervisor, TheDerivedGraceIsAtLeastOneSecondAndAtMostOneMinute) {
+  start();
+  restart_taking(100ms);
+  EXPECT_EQ(restart_taking(40s), 1000u) << "after a boot of 100 ms";
+  EXPECT_EQ(restart_taking(1s), 60000u) << "after a boot of 40 s";
+}
+
+TEST_F(RestartSupervisor, TheDerivedGraceForgetsAllButTheLastFiveBoots) {
+  start();
+  restart_taking(20s);
+  // Each of these is given its grace before its own boot counts: the fifth still
+  // remembers the boot of 20 s among the last five.
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(restart_taking(1s), 40000u) << "boot " << i;
+  // Five boots of 1 s since the one of 20 s.
+  EXPECT_EQ(restart_taking(1s), 2000u);
+}
+
+TEST_F(RestartSupervisor, TheBootsOfEveryInstanceOfTheServiceTeachTheGraceOfEachOther) {
+  auto other = make_instance("web", 8002);
+  start();
+  caf::anon_send(supervisor_, instance_added{other});
+  sim_.run();
+  restart_taking(3s, instance_);
+  EXPECT_EQ(restart_taking(1s, other), 6000u);
+}
+
+TEST_F(RestartSupervisor, ARestartThatNeverTurnedHealthyTeachesNothingAndTheNextIsTimedFromItsOwnStart) {
+  start();
+  fails();
+  ends(restart_outcome::ok);
+  sim_.advance(20s);
+  restarted_and_fails_again();  // this restart never came up; its backoff is over
+  ASSERT_EQ(jobs_->requests.size(), 2u);
+  ends(restart_outcome::ok);
+  ASSERT_EQ(seen_->judged.size(), 2u);
+  EXPECT_EQ(seen_->judged[1].grace_ms, 10000u) << "learned from a restart that failed";
+  turn(health_state::unhealthy, health_state::unknown, instance_);
+  sim_.advance(2s);
+  turn(health_state::unknown, health_state::healthy, instance_);
+  sim_.advance(5s);
+  EXPECT_EQ(restart_taking(1s), 4000u) << "not timed from the first restart";
+}
+
+TEST_F(RestartSupervisor, AConfiguredGraceOverridesTheDerivedOne) {
+  service_.restart.grace = 2500ms;
+  start();
+  EXPECT_EQ(restart_taking(3s), 2500u);
+  EXPECT_EQ(restart_taking(3s), 2500u) << "derived from the boot of 3 s instead";
+}
+
+TEST_F(RestartSupervisor, ARestartCommandThatRanButFailedIsJudgedWithTheGraceToo) {
+  start();
+  fails();
+  ends(restart_outcome::failed, "exited with 1");
+  ASSERT_EQ(seen_->judged.size(), 1u);
+  EXPECT_EQ(seen_->judged[0].grace_ms, 10000u);
 }
 
 TEST_F(RestartSupervisor, AnExecutorThatNeverAnswersCountsAsAFailedRestartAfterTheTimeout) {

@@ -100,6 +100,9 @@ class DockerHeal : public ::testing::Test {
     // Requests do not wait for the heal here, so that the outage shows; the test with
     // a client loop turns the hold on.
     service.hold.timeout = std::chrono::milliseconds(0);
+    // As short as the start period, instead of the derived 10 s at first: some of
+    // these services never come up, and their repeated restarts are what is tested.
+    service.restart.grace = std::chrono::seconds(1);
     return service;
   }
 

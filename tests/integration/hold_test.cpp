@@ -67,6 +67,9 @@ config::config holding_config(const std::string& instance, std::vector<std::stri
   service.restart.backoff_initial = std::chrono::milliseconds(100);
   service.restart.backoff_max = std::chrono::milliseconds(200);
   service.restart.max_restarts = 1000;
+  // Short, instead of the derived 10 s at first: some of these instances never come
+  // back, and what happens after their restarts is what is tested.
+  service.restart.grace = std::chrono::milliseconds(300);
   return cfg;
 }
 

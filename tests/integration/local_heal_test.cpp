@@ -40,6 +40,10 @@ config::config healing_config(const std::string& instance, std::vector<std::stri
   // Requests do not wait for the heal here, so that the outage shows (hold_test.cpp
   // has the requests that wait).
   service.hold.timeout = std::chrono::milliseconds(0);
+  // Most of these services never come up: a short post-restart grace keeps their
+  // repeated restarts quick (the derived default, 10 s at first, is tested in simulated
+  // time).
+  service.restart.grace = std::chrono::milliseconds(300);
   return cfg;
 }
 
