@@ -1,6 +1,7 @@
 #include "support/client_loop.hpp"
 
 #include <algorithm>
+#include <stdexcept>
 
 #include "support/http_client.hpp"
 #include "support/wait.hpp"
@@ -38,8 +39,10 @@ void client_loop::run(bool posts) {
     {
       std::lock_guard lock(mutex_);
       outcomes_.push_back({start, end, status, posts});
-      if (posts && pending_action_) action = std::move(pending_action_);
-      pending_action_ = nullptr;
+      if (posts && pending_action_) {
+        action = std::move(pending_action_);
+        pending_action_ = nullptr;
+      }
     }
     if (action) {
       auto at = clock::now();
@@ -63,6 +66,7 @@ client_loop::clock::time_point client_loop::between_posts(std::function<void()> 
     at = action_ran_at_;
     return at.has_value();
   }, std::chrono::seconds(30));
+  if (!at) throw std::runtime_error("the POST loop did not run the action within 30 s");
   return at.value_or(clock::time_point{});
 }
 
