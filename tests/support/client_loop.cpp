@@ -94,13 +94,19 @@ client_loop::heal_summary client_loop::summarize(clock::time_point failed, clock
                                                  int ok, int ok_post) const {
   std::lock_guard lock(mutex_);
   heal_summary summary;
+  std::vector<clock::duration> before;
   for (const auto& o : outcomes_) {
     ++summary.requests;
     if (o.status != (o.post ? ok_post : ok)) ++summary.failed;
+    if (o.end <= failed) before.push_back(o.end - o.start);
     if (o.end > failed && o.start < healed) {
       ++summary.during_heal;
-      summary.longest_during_heal = std::max(summary.longest_during_heal, o.end - o.start);
+      summary.latest_end_after_heal = std::max(summary.latest_end_after_heal, o.end - healed);
     }
+  }
+  if (!before.empty()) {
+    std::sort(before.begin(), before.end());
+    summary.normal_p99 = before[std::min(before.size() - 1, before.size() * 99 / 100)];
   }
   return summary;
 }

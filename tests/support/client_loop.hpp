@@ -48,7 +48,12 @@ class client_loop {
     std::size_t requests = 0;
     std::size_t failed = 0;  // status other than `ok` (`ok_post` for a POST)
     std::size_t during_heal = 0;  // requests in flight at some time between the two
-    clock::duration longest_during_heal{};
+    /// How long after `healed` the last of those ended: what a request waited beyond
+    /// the heal itself.
+    clock::duration latest_end_after_heal{};
+    /// The 99th percentile of the requests that ended before `failed`: what a request
+    /// takes anyway on this machine at this moment.
+    clock::duration normal_p99{};
   };
   heal_summary summarize(clock::time_point failed, clock::time_point healed, int ok,
                          int ok_post) const;
