@@ -82,8 +82,8 @@ class Instances:
     """The upstream processes, found through their pid files; only a process whose
     command line is soak_upstream.py with this run's pid file is ever signalled."""
 
-    def __init__(self, folder, ports):
-        self.folder, self.ports = folder, ports
+    def __init__(self, folder, ports, boot_ms=0):
+        self.folder, self.ports, self.boot_ms = folder, ports, boot_ms
 
     def pidfile(self, port):
         return os.path.join(self.folder, f"{port}.pid")
@@ -92,7 +92,8 @@ class Instances:
         log = os.path.join(self.folder, "upstream-$port.log")
         pid = os.path.join(self.folder, "$port.pid")
         script = (f'port=${{DOCKMASTER_INSTANCE##*:}}; '
-                  f'"{sys.executable}" -S "{UPSTREAM}" "$port" "{pid}" >>"{log}" 2>&1 </dev/null &')
+                  f'"{sys.executable}" -S "{UPSTREAM}" "$port" "{pid}"'
+                  f'{" " + str(self.boot_ms) if self.boot_ms else ""} >>"{log}" 2>&1 </dev/null &')
         return ["sh", "-c", script]
 
     def start(self, port):
@@ -180,6 +181,8 @@ def main():
     parser.add_argument("--kill-every", type=float, default=30, help="seconds between kills (default 30)")
     parser.add_argument("--rate", type=float, default=200, help="requests per second (default 200)")
     parser.add_argument("--mix", default="4:1", help="GETs:POSTs (default 4:1)")
+    parser.add_argument("--boot-ms", type=int, default=0,
+                        help="each instance waits this long before it binds its port (a slow starter)")
     parser.add_argument("--dockmaster", default=os.environ.get("DOCKMASTER_BIN", "build-release/dockmaster"))
     parser.add_argument("--results", default="benchmarks/results")
     args = parser.parse_args()
@@ -190,7 +193,7 @@ def main():
     stamp = time.strftime("%Y%m%d-%H%M%S")
     folder = tempfile.mkdtemp(prefix="dm-soak-")
     listen_port, *ports = free_ports(3)
-    instances = Instances(folder, ports)
+    instances = Instances(folder, ports, args.boot_ms)
     config_path = os.path.join(folder, "config.json")
     with open(config_path, "w") as f:
         json.dump(config(listen_port, ports, instances), f, indent=2)

@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
 """One instance of soak_heal.py's service: a tiny HTTP/1.1 keep-alive server on 127.0.0.1.
 
-usage: soak_upstream.py PORT PIDFILE
+usage: soak_upstream.py PORT PIDFILE [BOOT_MS]
+
+With BOOT_MS it waits that long before it binds its port, as a service that takes a
+while to boot (Gunicorn loading an app, a JVM) does.
 
 GET (any path, /health too) answers 200 "ok"; POST reads its body (Content-Length) and
 answers 200 with its length. One thread per connection. The pid file is written once the
@@ -63,8 +66,11 @@ def serve(conn):
 
 
 def main():
-    if len(sys.argv) != 3:
+    if len(sys.argv) not in (3, 4):
         sys.exit(__doc__)
+    if len(sys.argv) == 4:
+        import time
+        time.sleep(int(sys.argv[3]) / 1000)  # booting
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     listener.bind(("127.0.0.1", int(sys.argv[1])))
