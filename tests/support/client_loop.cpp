@@ -111,4 +111,41 @@ client_loop::heal_summary client_loop::summarize(clock::time_point failed, clock
   return summary;
 }
 
+client_loop::heal_summary client_loop::run_through(const std::function<void()>& fail, int ok,
+                                                   int ok_post, std::chrono::seconds heal_within) {
+  wait_until([&] { return count() >= 20; }, std::chrono::seconds(10));
+  const auto failed = between_posts(fail);
+  wait_until([&] { return first_success_after(failed, ok, ok_post).has_value(); }, heal_within);
+  auto healed = first_success_after(failed, ok, ok_post);
+  if (healed) {
+    auto after = count();
+    wait_until([&] { return count() >= after + 20; }, std::chrono::seconds(10));
+  }
+  stop();
+  auto summary = summarize(failed, healed.value_or(clock::now()), ok, ok_post);
+  summary.healed = healed.has_value();
+  summary.heal = healed.value_or(clock::now()) - failed;
+  return summary;
+}
+
+::testing::AssertionResult cost_no_request(const client_loop::heal_summary& summary) {
+  using std::chrono::duration_cast;
+  using ms = std::chrono::milliseconds;
+  auto shown = [](client_loop::clock::duration d) { return duration_cast<ms>(d).count(); };
+  if (!summary.healed)
+    return ::testing::AssertionFailure() << "no request succeeded after the failure";
+  if (summary.failed != 0)
+    return ::testing::AssertionFailure() << summary.failed << " of " << summary.requests
+                                         << " requests failed";
+  if (summary.during_heal == 0)
+    return ::testing::AssertionFailure() << "no request ran into the outage";
+  if (summary.latest_end_after_heal > ms(50) + summary.normal_p99)
+    return ::testing::AssertionFailure()
+           << "the heal took " << shown(summary.heal) << " ms; a request ended "
+           << shown(summary.latest_end_after_heal) << " ms after it (normal p99 "
+           << shown(summary.normal_p99) << " ms)";
+  return ::testing::AssertionSuccess() << summary.requests << " requests, " << summary.during_heal
+                                       << " through a heal of " << shown(summary.heal) << " ms";
+}
+
 }  // namespace dockmaster::test

@@ -14,6 +14,8 @@
 #include <thread>
 #include <vector>
 
+#include <gtest/gtest.h>
+
 namespace dockmaster::test {
 
 class client_loop {
@@ -54,9 +56,17 @@ class client_loop {
     /// The 99th percentile of the requests that ended before `failed`: what a request
     /// takes anyway on this machine at this moment.
     clock::duration normal_p99{};
+    clock::duration heal{};  // from `failed` to `healed`
+    bool healed = false;     // a request that started after the failure succeeded
   };
   heal_summary summarize(clock::time_point failed, clock::time_point healed, int ok,
                          int ok_post) const;
+
+  /// Once the loops have sent 20 requests: runs `fail` between two POSTs, waits (up to
+  /// `heal_within`) until a request that started after it succeeds, lets 20 more go and
+  /// stops. What the failure and its heal cost the clients.
+  heal_summary run_through(const std::function<void()>& fail, int ok, int ok_post,
+                           std::chrono::seconds heal_within = std::chrono::seconds(30));
 
  private:
   void run(bool posts);
@@ -71,5 +81,9 @@ class client_loop {
   std::atomic<bool> stop_{false};
   std::vector<std::thread> threads_;
 };
+
+/// The heal cost no request: none failed, some ran into it, and none ended more than
+/// 50 ms after it (beyond the p99 that requests take on the machine at the time).
+::testing::AssertionResult cost_no_request(const client_loop::heal_summary& summary);
 
 }  // namespace dockmaster::test
