@@ -74,6 +74,12 @@ restart_supervisor_impl::behavior_type restart_supervisor(
       self->send(self->state.sink, supervisor_event{id, kind, std::move(message), std::move(result)});
   };
 
+  // Whether requests may wait for an instance is its service's proxy's to publish.
+  auto tell_proxy = [self](heal_outlook outlook) {
+    auto proxy = self->state.proxies.find(outlook.instance.service);
+    if (proxy != self->state.proxies.end()) self->send(proxy->second, std::move(outlook));
+  };
+
   // The record of `id` if it is still generation `generation`.
   auto current = [self](const instance_id& id, std::uint64_t generation)
       -> restart_supervisor_state::instance_record* {
@@ -144,7 +150,7 @@ restart_supervisor_impl::behavior_type restart_supervisor(
 
   // Applies the policy to an unhealthy instance; runs, defers or gives up. Kept in the
   // state (not captured by itself) so that it can call itself without a cycle.
-  state.consider = [self, report, restart_ended](const instance_id& id) {
+  state.consider = [self, report, restart_ended, tell_proxy](const instance_id& id) {
     auto& state = self->state;
     auto found = state.instances.find(id);
     if (found == state.instances.end()) return;
@@ -172,8 +178,7 @@ restart_supervisor_impl::behavior_type restart_supervisor(
                         net::number_field("max_restarts", restart.max_restarts),
                         net::field("message", message)});
         report(id, event_kind::restart_given_up, message);
-        if (auto proxy = state.proxies.find(id.service); proxy != state.proxies.end())
-          self->send(proxy->second, heal_outlook{id, false});
+        tell_proxy(heal_outlook{id, false});
         return;
       }
       case restart_policy::verdict::wait: {
@@ -288,7 +293,7 @@ restart_supervisor_impl::behavior_type restart_supervisor(
                                 removed.instance.service, removed.instance.endpoint());
         state.instances.erase(found);  // voids its retry timer and any reply still due
       },
-      [self, report, identify](health_changed& change) {
+      [self, report, identify, tell_proxy](health_changed& change) {
         auto& state = self->state;
         auto found = state.instances.find(change.instance);
         // Not announced, or removed meanwhile (the watcher had not heard yet).
@@ -305,10 +310,7 @@ restart_supervisor_impl::behavior_type restart_supervisor(
           bool was_handled = record.failed_at_unix_ms != 0;
           record.unhealthy = false;
           record.retry = 0;
-          if (record.given_up_reported) {
-            if (auto proxy = state.proxies.find(change.instance.service); proxy != state.proxies.end())
-              self->send(proxy->second, heal_outlook{change.instance, true});
-          }
+          if (record.given_up_reported) tell_proxy(heal_outlook{change.instance, true});
           record.given_up_reported = false;
           record.policy->recovered();
           if (record.judged_afresh_at) {

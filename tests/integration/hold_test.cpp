@@ -93,8 +93,7 @@ int get_status(std::uint16_t port, const std::string& target,
 }
 
 TEST(Hold, RequestsWaitForTheHealAndGoOutTheMomentTheInstanceIsBack) {
-  test_upstream upstream("backend");
-  upstream.start();
+  test_upstream upstream("backend");  // serving from here on
   restart_marker marker;
   in_process_proxy proxy(holding_config(upstream.host_port(), marker.command()));
   ASSERT_TRUE(wait_until([&] { return get_status(proxy.port(), "/") == 200; }, 10s));
@@ -178,8 +177,7 @@ TEST(Hold, AWaitPastTheHoldTimeoutGets503WithRetryAfter) {
 }
 
 TEST(Hold, AFullHoldAndABodyTooLargeToKeepGet503AtOnce) {
-  test_upstream upstream("backend");
-  upstream.start();
+  test_upstream upstream("backend");  // serving from here on
   restart_marker marker;
   auto cfg = holding_config(upstream.host_port(), marker.command());
   cfg.actor_system.io_threads = 1;  // so that the one place is the one thread's
@@ -212,8 +210,7 @@ TEST(Hold, AFullHoldAndABodyTooLargeToKeepGet503AtOnce) {
 }
 
 TEST(Hold, AServiceGivenUpOnHoldsNothingAndReleasesWhatWaited) {
-  test_upstream upstream("backend");
-  upstream.start();
+  test_upstream upstream("backend");  // serving from here on
   auto cfg = holding_config(upstream.host_port(), {"true"});  // a restart that repairs nothing
   cfg.services["backend"].restart.max_restarts = 1;
   cfg.services["backend"].hold.timeout = std::chrono::seconds(60);
@@ -237,8 +234,7 @@ TEST(Hold, AServiceGivenUpOnHoldsNothingAndReleasesWhatWaited) {
 }
 
 TEST(Hold, AClientThatLeavesIsDroppedFromTheHold) {
-  test_upstream upstream("backend");
-  upstream.start();
+  test_upstream upstream("backend");  // serving from here on
   restart_marker marker;
   in_process_proxy proxy(holding_config(upstream.host_port(), marker.command()));
   ASSERT_TRUE(wait_until([&] { return get_status(proxy.port(), "/") == 200; }, 10s));

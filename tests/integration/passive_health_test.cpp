@@ -73,8 +73,7 @@ TEST(PassiveHealth, AFailedRequestTakesADeadInstanceOutLongBeforeItsNextProbe) {
 TEST(PassiveHealth, ARequestThatWaitsLongerThanAProbeMayBringTheNextProbeForward) {
   // A hung instance refuses nothing: what gives it away is a response head that takes
   // longer than a probe is allowed to.
-  test_upstream upstream("backend");
-  upstream.start();
+  test_upstream upstream("backend");  // serving from here on
   auto cfg = slow_probe_config(upstream.host_port());
   cfg.services["backend"].health.timeout = std::chrono::milliseconds(200);
   in_process_proxy proxy(cfg);
