@@ -141,8 +141,7 @@ TEST(Hold, AKillAndHealUnderAClientLoopCostsNoRequest) {
   // http.server answers a POST with 501: a POST that went out shows as 501, one that
   // failed in dockmaster as 502/503/504.
   client_loop loop(proxy.port(), "/health", "/health");
-  // The kill comes between two POSTs: a POST cut after it was sent must fail (it is
-  // never sent twice), and that is not what is tested here.
+  // The kill comes while no request is in flight: one cut mid-answer fails by design.
   auto summary = loop.run_through(
       [&] {
         first->kill(SIGKILL);

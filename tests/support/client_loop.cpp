@@ -29,10 +29,14 @@ void client_loop::run(bool posts) {
   while (!stop_) {
     auto start = clock::now();
     int status = -1;
-    try {
-      status = (posts ? client.post(post_target_, "x=1") : client.get(get_target_)).result_int();
-    } catch (const std::exception&) {
-      client.close();
+    {
+      std::unique_lock get_running(get_in_flight_, std::defer_lock);
+      if (!posts) get_running.lock();
+      try {
+        status = (posts ? client.post(post_target_, "x=1") : client.get(get_target_)).result_int();
+      } catch (const std::exception&) {
+        client.close();
+      }
     }
     auto end = clock::now();
     std::function<void()> action;
@@ -45,6 +49,7 @@ void client_loop::run(bool posts) {
       }
     }
     if (action) {
+      std::lock_guard no_get(get_in_flight_);
       auto at = clock::now();
       action();
       std::lock_guard lock(mutex_);
@@ -54,7 +59,7 @@ void client_loop::run(bool posts) {
   }
 }
 
-client_loop::clock::time_point client_loop::between_posts(std::function<void()> action) {
+client_loop::clock::time_point client_loop::while_idle(std::function<void()> action) {
   {
     std::lock_guard lock(mutex_);
     action_ran_at_.reset();
@@ -114,7 +119,7 @@ client_loop::heal_summary client_loop::summarize(clock::time_point failed, clock
 client_loop::heal_summary client_loop::run_through(const std::function<void()>& fail, int ok,
                                                    int ok_post, std::chrono::seconds heal_within) {
   wait_until([&] { return count() >= 20; }, std::chrono::seconds(10));
-  const auto failed = between_posts(fail);
+  const auto failed = while_idle(fail);
   wait_until([&] { return first_success_after(failed, ok, ok_post).has_value(); }, heal_within);
   auto healed = first_success_after(failed, ok, ok_post);
   if (healed) {

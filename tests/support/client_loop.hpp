@@ -33,9 +33,12 @@ class client_loop {
               std::chrono::milliseconds pace = std::chrono::milliseconds(40));
   ~client_loop();  // stops and joins
 
-  /// Runs `action` on the POST loop's thread, between two of its requests (so that no
-  /// POST is in flight meanwhile), and returns the time just before it ran.
-  clock::time_point between_posts(std::function<void()> action);
+  /// Runs `action` while no request of either loop is in flight (on the POST loop's
+  /// thread, between two of its requests, with the GET loop held between two of its
+  /// own), and returns the time just before it ran: a request cut mid-answer must fail
+  /// (a POST is never sent twice, a GET whose answer began is not replayed), and that
+  /// is not what the heal tests measure.
+  clock::time_point while_idle(std::function<void()> action);
   void stop();
 
   std::vector<outcome> outcomes() const;
@@ -62,7 +65,7 @@ class client_loop {
   heal_summary summarize(clock::time_point failed, clock::time_point healed, int ok,
                          int ok_post) const;
 
-  /// Once the loops have sent 20 requests: runs `fail` between two POSTs, waits (up to
+  /// Once the loops have sent 20 requests: runs `fail` while_idle(), waits (up to
   /// `heal_within`) until a request that started after it succeeds, lets 20 more go and
   /// stops. What the failure and its heal cost the clients.
   heal_summary run_through(const std::function<void()>& fail, int ok, int ok_post,
@@ -75,6 +78,7 @@ class client_loop {
   std::string get_target_, post_target_;
   std::chrono::milliseconds pace_;
   mutable std::mutex mutex_;
+  std::mutex get_in_flight_;  // held by the GET loop during each of its requests
   std::vector<outcome> outcomes_;
   std::function<void()> pending_action_;
   std::optional<clock::time_point> action_ran_at_;
