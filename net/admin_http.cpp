@@ -102,7 +102,7 @@ class admin_session : public std::enable_shared_from_this<admin_session> {
               {{"WWW-Authenticate", "Bearer realm=\"dockmaster\""}}});
       return;
     }
-    owner_.hand_over(std::string(request.method_string()), std::move(path), std::move(query), weak_from_this());
+    owner_.hand_over(std::string(request.method_string()), std::move(path), std::move(query), shared_from_this());
   }
 
   beast::tcp_stream stream_;
@@ -139,6 +139,7 @@ void admin_listener::stop() {
     beast::error_code ignored;
     acceptor_.close(ignored);
     retry_timer_.cancel();
+    pending_.clear();
     io_.stop();
   });
   if (thread_.joinable()) thread_.join();
@@ -148,9 +149,9 @@ void admin_listener::respond(std::uint64_t id, admin_response response) {
   asio::post(io_, [this, id, response = std::move(response)]() mutable {
     auto found = pending_.find(id);
     if (found == pending_.end()) return;
-    auto session = found->second.lock();
+    auto session = std::move(found->second);
     pending_.erase(found);
-    if (session) session->answer(std::move(response));
+    session->answer(std::move(response));
   });
 }
 
@@ -164,7 +165,7 @@ bool admin_listener::authorized(const std::string& authorization) const {
 }
 
 std::uint64_t admin_listener::hand_over(std::string method, std::string path, std::string query,
-                                        std::weak_ptr<admin_session> session) {
+                                        std::shared_ptr<admin_session> session) {
   auto id = next_id_++;
   pending_.emplace(id, std::move(session));
   on_request_(admin_request{id, std::move(method), std::move(path), std::move(query)});

@@ -57,8 +57,10 @@ class admin_listener {
   // -- used by sessions, on the listener's thread --
   bool authorized(const std::string& authorization) const;
   const std::string& page() const { return page_; }
+  /// Keeps the session until its answer comes (the owner always answers, an error at
+  /// worst).
   std::uint64_t hand_over(std::string method, std::string path, std::string query,
-                          std::weak_ptr<admin_session> session);
+                          std::shared_ptr<admin_session> session);
 
  private:
   void do_accept();
@@ -70,7 +72,7 @@ class admin_listener {
   boost::asio::ip::tcp::acceptor acceptor_;
   boost::asio::steady_timer retry_timer_;
   std::thread thread_;
-  std::map<std::uint64_t, std::weak_ptr<admin_session>> pending_;
+  std::map<std::uint64_t, std::shared_ptr<admin_session>> pending_;
   std::uint64_t next_id_ = 1;
   bool stopped_ = false;
 };

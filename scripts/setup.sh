@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs every Debian package that the build, the tests and the benchmarks need;
-# with --tests also the headless browser of the end-to-end test (chromium) and clang with
+# with --tests also what the tests run against: the headless browser (chromium), a Prometheus
+# server and its promtool (prometheus), and clang with
 # its libFuzzer and llvm-symbolizer for the fuzz harnesses (scripts/fuzz.sh).
 # Idempotent: packages already present are skipped, and apt is not touched at all
 # when nothing is missing.
@@ -13,7 +14,7 @@ packages=(
   curl python3
   wrk nginx-light haproxy
 )
-if [[ ${1:-} == --tests ]]; then packages+=(chromium clang libclang-rt-14-dev llvm); fi
+if [[ ${1:-} == --tests ]]; then packages+=(chromium prometheus clang libclang-rt-14-dev llvm); fi
 
 missing=()
 for p in "${packages[@]}"; do

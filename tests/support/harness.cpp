@@ -143,7 +143,7 @@ child_process::child_process(const std::vector<std::string>& argv,
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
     ::signal(SIGPIPE, SIG_DFL);
     if (open_files_limit && ::setrlimit(RLIMIT_NOFILE, &files) != 0) ::_exit(126);
-    ::execv(args[0], args.data());
+    ::execvp(args[0], args.data());  // a bare name is looked up on PATH
     ::_exit(127);
   }
   ::close(out[1]);
