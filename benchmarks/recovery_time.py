@@ -91,6 +91,8 @@ def config_for(mode, port, proxy_port, fast_interval_ms=0, probe_timeout="400ms"
         health["fast_interval"] = f"{fast_interval_ms}ms"
     return {
         "listen": f"127.0.0.1:{proxy_port}",
+        # The status on the public port (the admin listener is off: one port to manage).
+        "admin": {"listen": "", "status_path": "/_dockmaster/status"},
         "routes": [{"prefix": "/", "service": "web"}],
         "services": {"web": {
             "instances": [f"127.0.0.1:{port}"],

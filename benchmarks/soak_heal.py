@@ -133,6 +133,8 @@ class Instances:
 def config(listen_port, ports, instances):
     return {
         "listen": f"127.0.0.1:{listen_port}",
+        # The status on the public port (the admin listener is off: one port to manage).
+        "admin": {"listen": "", "status_path": "/_dockmaster/status"},
         "routes": [{"prefix": "/", "service": "app"}],
         "services": {"app": {
             "instances": [f"127.0.0.1:{p}" for p in ports],

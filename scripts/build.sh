@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds dockmaster. usage: scripts/build.sh [release|debug|asan|fuzz]  (default: release)
+# Builds dockmaster. usage: scripts/build.sh [release|debug|asan|fuzz] [TARGET...]
+# (default: release, every target; `scripts/build.sh release dockmaster` builds only the binary)
 # Build folders: build-release, build-debug, build-asan; fuzz builds only the libFuzzer
 # harnesses of tests/fuzz/ with clang, in build-fuzz (scripts/fuzz.sh runs them).
 set -euo pipefail
@@ -15,4 +16,4 @@ case "$kind" in
 esac
 
 cmake -S . -B "build-$kind" -G Ninja "${flags[@]}" >/dev/null
-ninja -C "build-$kind" -j"$(nproc)"
+ninja -C "build-$kind" -j"$(nproc)" "${@:2}"

@@ -6,7 +6,9 @@
 # healing the backend when it dies (Ctrl-C stops everything).
 #
 # DOCKMASTER_DEMO=local forces the loopback demo; DOCKMASTER_DEMO=stack insists on the
-# stack. `scripts/demo.sh down` stops the stack.
+# stack; DOCKMASTER_DEMO=private starts the project's own Docker engine (as the tests do,
+# scripts/docker_engine.sh) and runs the stack on it. `scripts/demo.sh down` stops the
+# stack. Either way it ends with the URL of dockmaster's status page.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -57,9 +59,10 @@ run_stack() {
   compose up -d --build
   local url=http://localhost/
   "$docker_cli" network inspect bridge >/dev/null 2>&1 || url=http://${MANAGER_LISTEN:-127.0.0.1:8080}/
+  local admin=http://${MANAGER_ADMIN_LISTEN:-127.0.0.1:9901}/
   echo "waiting for every service to turn healthy in dockmaster's view..."
   for _ in $(seq 120); do
-    if curl -s "${url}_dockmaster/status" | python3 -c '
+    if curl -s "${admin}status" | python3 -c '
 import json, sys
 services = json.load(sys.stdin)["services"]
 sys.exit(0 if all(s["state"] == "healthy" for s in services.values()) else 1)' 2>/dev/null; then
@@ -69,19 +72,21 @@ sys.exit(0 if all(s["state"] == "healthy" for s in services.values()) else 1)' 2
   done
   cat <<TEXT
 
-dockmaster stack: open $url   (API: ${url}api/items/, status: ${url}_dockmaster/status)
+dockmaster stack: open $url   (API: ${url}api/items/)
 Manager's logs:   cd deploy/compose && $(compose_name) logs -f manager
 Watch a heal:     cd deploy/compose && $(compose_name) exec backend pkill -KILL -f 'gunicorn: master'
                   and the manager logs health_changed (to unhealthy), restart_started,
                   restart_done (command, exit code, output) and health_changed (healthy).
 Stop it:          scripts/demo.sh down
 
+Status page:      $admin   (metrics: ${admin}metrics, JSON: ${admin}status)
 TEXT
 }
 
 run_local() {
   scripts/setup.sh
-  scripts/build.sh release
+  # Only the binary: the tests and benchmarks are not needed to run it.
+  scripts/build.sh release dockmaster
 
   backend_pid=/tmp/dockmaster-demo-backend.pid
   python3 scripts/demo_upstreams.py frontend 3000 &
@@ -91,20 +96,28 @@ run_local() {
 
   cat <<TEXT
 
-dockmaster demo: open http://127.0.0.1:8080/   (API: http://127.0.0.1:8080/api/items/,
-status: http://127.0.0.1:8080/_dockmaster/status)
-No Docker engine is reachable, so this is the loopback demo (the compose stack runs where
-one is). To watch a heal, kill the backend from another terminal:
+dockmaster demo: open http://127.0.0.1:8080/   (API: http://127.0.0.1:8080/api/items/)
+No Docker engine is reachable, so this is the loopback demo. To watch a heal, kill the
+backend from another terminal:
   kill \$(cat $backend_pid)
 and watch dockmaster notice, restart it and put it back in rotation.
+$(if [[ -n $docker_cli ]]; then echo "Docker is installed but no engine answers: DOCKMASTER_DEMO=private scripts/demo.sh
+starts the project's own engine (as the tests do) and runs the real compose stack on it."; fi)
+
+Status page:     http://127.0.0.1:9901/   (metrics: http://127.0.0.1:9901/metrics)
 
 TEXT
   build-release/dockmaster --config config/examples/demo.json
 }
 
 case "${1:-}:${DOCKMASTER_DEMO:-auto}" in
+  down:private) eval "$(scripts/docker_engine.sh env)"; compose down ;;
   down:*) compose down ;;
   *:local) run_local ;;
   *:stack) engine_reachable || { echo "demo: no Docker engine is reachable" >&2; exit 1; }; run_stack ;;
+  *:private)
+    eval "$(scripts/docker_engine.sh start)"
+    echo "demo: the private engine runs (stop it with scripts/docker_engine.sh stop); DOCKER_HOST=$DOCKER_HOST" >&2
+    run_stack ;;
   *) if engine_reachable; then run_stack; else run_local; fi ;;
 esac

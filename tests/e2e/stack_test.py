@@ -28,6 +28,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 STACK_DIR = os.path.join(REPO, "deploy", "compose")
 PROJECT = os.environ.get("DOCKMASTER_E2E_PROJECT", "dockmaster-e2e")
 PORT = int(os.environ.get("DOCKMASTER_E2E_PORT", "18080"))
+ADMIN_PORT = int(os.environ.get("DOCKMASTER_E2E_ADMIN_PORT", "19901"))
 ORIGIN = "http://localhost:5173"  # the allowed origin in deploy/compose/dockmaster.json
 SERVICES = ("frontend", "backend", "database")
 SKIP = 77
@@ -53,7 +54,7 @@ def run(args, check=True, capture=True, timeout=1800, env=None):
 
 def compose_env():
     env = dict(os.environ, DOCKER_BUILDKIT="0", COMPOSE_DOCKER_CLI_BUILD="0",
-               MANAGER_LISTEN=f"127.0.0.1:{PORT}")
+               MANAGER_LISTEN=f"127.0.0.1:{PORT}", MANAGER_ADMIN_LISTEN=f"127.0.0.1:{ADMIN_PORT}")
     # CAs added to this host (a TLS-intercepting proxy's) are trusted by the npm step of
     # the frontend's build too.
     local_cas = sorted(glob.glob("/usr/local/share/ca-certificates/*.crt"))
@@ -74,9 +75,9 @@ def docker(*args, **kwargs):
     return run([docker_cli(), *args], env=compose_env(), **kwargs)
 
 
-def request(method, path, body=None, headers=None, timeout=10):
+def request(method, path, body=None, headers=None, timeout=10, port=PORT):
     """One request to the manager; (status, headers as a lower-case dict, body text)."""
-    connection = http.client.HTTPConnection("127.0.0.1", PORT, timeout=timeout)
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
     try:
         data = None
         headers = dict(headers or {})
@@ -107,9 +108,9 @@ def wait_until(what, predicate, timeout, interval=0.5):
 
 
 def status():
-    code, _, text = request("GET", "/_dockmaster/status")
+    code, _, text = request("GET", "/status", port=ADMIN_PORT)
     if code != 200:
-        raise ValueError(f"status path answered {code}")
+        raise ValueError(f"the admin listener's /status answered {code}")
     return json.loads(text)
 
 
