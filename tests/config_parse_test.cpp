@@ -188,6 +188,23 @@ TEST(ConfigParse, StarOriginWithoutCredentialsIsAllowed) {
   EXPECT_EQ(cfg.cors.allow_origins, std::vector<std::string>{"*"});
 }
 
+TEST(ConfigParse, TheAdminListenerIsOnLoopbackByDefaultAndTheEmptyStringTurnsItOff) {
+  config defaults = parse("{}");
+  ASSERT_TRUE(defaults.admin.listen);
+  EXPECT_EQ(defaults.admin.listen->host, "127.0.0.1");
+  EXPECT_EQ(defaults.admin.listen->port, 9901);
+  EXPECT_EQ(defaults.admin.status_path, "") << "the public status path is off by default";
+  EXPECT_FALSE(parse(R"({"admin": {"listen": ""}})").admin.listen);
+  config set = parse(R"({"admin": {"listen": "0.0.0.0:9100", "token": "t"}})");
+  EXPECT_EQ(set.admin.listen->port, 9100);
+  EXPECT_EQ(set.admin.token, "t");
+}
+
+TEST(ConfigErrors, ABadAdminAddressNamesItsKey) {
+  EXPECT_TRUE(fails_with(R"({"admin": {"listen": "localhost"}})", "admin.listen", "unparsable address"));
+  EXPECT_TRUE(fails_with(R"({"admin": {"port": 1}})", "admin.port", "unknown key"));
+}
+
 // --- error messages -------------------------------------------------------------------
 
 TEST(ConfigErrors, WhatIsThePathFollowedByTheProblem) {

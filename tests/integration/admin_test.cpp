@@ -121,8 +121,10 @@ TEST(Admin, TheTokenGuardsTheDataButNotThePageOrHealth) {
 TEST(Admin, ThePublicListenerNoLongerAnswersTheStatusByDefault) {
   test_upstream upstream("backend");
   in_process_proxy proxy(probed_config(upstream));
+  const std::string up = R"(dockmaster_instance_up{service="backend",instance=")" + upstream.host_port() + "\"}";
+  ASSERT_TRUE(wait_until([&] { return sample(metrics_of(proxy.admin_port()), up) == 1; }));
   http_client client(proxy.port());
-  client.get("/_dockmaster/status");
+  EXPECT_EQ(client.get("/_dockmaster/status").result_int(), 200);
   EXPECT_EQ(upstream.count_requests("/_dockmaster/status"), 1u) << "it is an ordinary path, proxied";
 }
 
