@@ -22,6 +22,8 @@ scripts/docker_engine.sh images
 # cannot be pulled); the end-to-end test builds the stack's images itself.
 scripts/base_image.sh
 export DOCKMASTER_REAL_DOCKER=1
+# setup.sh --tests installs chromium: the status page's browser tests must not skip here.
+export DOCKMASTER_REQUIRE_BROWSER=1
 # Leak checks stay on; tests/lsan.supp is where a known third-party leak would go (none now).
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
 export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$PWD/tests/lsan.supp}
