@@ -157,6 +157,7 @@ TEST_F(StatusPageBrowser, ShowsEachServiceAndAHealAsItHappensWithoutReloading) {
   // The chart counted the requests and the 503s.
   EXPECT_TRUE(browser.wait_for(service("backend") + ".querySelector('[data-chart] rect[fill=\"#d62c2c\"]')", 5s));
   EXPECT_TRUE(browser.wait_for(service("frontend") + ".querySelector('[data-chart] rect')", 5s));
+  browser.set_viewport(1024, 900, false);
   browser.screenshot(artifact("status_page.png"));
 
   // A phone: nothing wider than its screen.

@@ -187,11 +187,12 @@ void headless_browser::set_viewport(int width, int height, bool mobile) {
 }
 
 void headless_browser::screenshot(const std::string& path) {
-  // The whole page, not only the viewport: a clip of the content's size.
-  auto metrics = call("Page.getLayoutMetrics");
-  auto size = metrics.contains("cssContentSize") ? metrics["cssContentSize"] : metrics["contentSize"];
-  json clip{{"x", 0}, {"y", 0}, {"width", size.value("width", 1024.0)},
-            {"height", size.value("height", 900.0)}, {"scale", 1}};
+  // The whole page, not only the viewport: a clip of the document's size, measured
+  // without a scrollbar, as the capture beyond the viewport lays it out.
+  call("Emulation.setScrollbarsHidden", {{"hidden", true}});
+  auto size = evaluate("[document.documentElement.scrollWidth, document.documentElement.scrollHeight]");
+  json clip{{"x", 0}, {"y", 0}, {"width", size.is_array() ? size[0] : json(1024)},
+            {"height", size.is_array() ? size[1] : json(900)}, {"scale", 1}};
   auto result = call("Page.captureScreenshot",
                      {{"format", "png"}, {"captureBeyondViewport", true}, {"clip", clip}});
   fs::create_directories(fs::path(path).parent_path());
