@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <iostream>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -16,16 +17,21 @@
 
 namespace {
 
-const char* usage = R"(usage: dockmaster [--config FILE] [--listen HOST:PORT]... [--health-check]
-                  [--check-config FILE] [--help] [--version]
+const char* usage = R"(usage: dockmaster [--config FILE] [--listen HOST:PORT]... [--admin-listen HOST:PORT]
+                  [--health-check] [--check-config FILE] [--help] [--version]
 
   --config FILE        run with the JSON config in FILE
   --listen HOST:PORT   listen here instead of the config's "listen" (repeatable);
                        the environment variable DOCKMASTER_LISTEN (addresses separated
                        by commas) does the same when no --listen is given
-  --health-check       do not run: ask the dockmaster that runs with this config for its
-                       status path and exit 0 when it answers 200, 1 otherwise (for a
-                       container HEALTHCHECK)
+  --admin-listen HOST:PORT
+                       the admin listener (metrics, status, page) here instead of the
+                       config's admin.listen; "off" turns it off; the environment
+                       variable DOCKMASTER_ADMIN_LISTEN does the same
+  --health-check       do not run: ask the dockmaster that runs with this config for
+                       GET /health on its admin listener (or, without one, for its
+                       public status path) and exit 0 when it answers 200, 1 otherwise
+                       (for a container HEALTHCHECK)
   --check-config FILE  validate FILE, print the problem if any, and exit (0: valid)
   --help               show this help
   --version            print the version
@@ -67,6 +73,7 @@ int main(int argc, char** argv) {
   bool check_only = false;
   bool health_check = false;
   std::vector<std::string> listen_args;
+  std::optional<std::string> admin_listen_arg;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
     if (arg == "--help" || arg == "-h") {
@@ -84,6 +91,10 @@ int main(int argc, char** argv) {
     }
     if (arg == "--listen" && i + 1 < argc) {
       listen_args.push_back(argv[++i]);
+      continue;
+    }
+    if (arg == "--admin-listen" && i + 1 < argc) {
+      admin_listen_arg = argv[++i];
       continue;
     }
     if (arg == "--health-check") {
@@ -105,6 +116,18 @@ int main(int argc, char** argv) {
     } else if (const char* env = std::getenv("DOCKMASTER_LISTEN"); env && *env) {
       cfg.listen = parse_listen_list(env, "DOCKMASTER_LISTEN");
     }
+    const char* admin_env = std::getenv("DOCKMASTER_ADMIN_LISTEN");
+    if (!admin_listen_arg && admin_env && *admin_env) admin_listen_arg = admin_env;
+    if (admin_listen_arg) {
+      if (*admin_listen_arg == "off") {
+        cfg.admin.listen.reset();
+      } else {
+        auto addresses = parse_listen_list(*admin_listen_arg, "--admin-listen");
+        if (addresses.size() != 1)
+          throw dockmaster::config::config_error("--admin-listen", "takes one address");
+        cfg.admin.listen = addresses.front();
+      }
+    }
   } catch (const dockmaster::config::config_error& e) {
     return fail_config(e);
   }
@@ -113,14 +136,18 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (health_check) {
-    // An empty path turns the status path off; there is then nothing to ask, and
-    // "GET  HTTP/1.1" would be no request at all.
-    if (cfg.admin.status_path.empty())
+    // The admin listener answers /health; without it, the public status path, if on.
+    dockmaster::net::self_check_result result;
+    if (cfg.admin.listen) {
+      result = dockmaster::net::check_running_instance(*cfg.admin.listen, "/health", std::chrono::seconds(3));
+    } else if (!cfg.admin.status_path.empty()) {
+      result = dockmaster::net::check_running_instance(cfg.listen.front(), cfg.admin.status_path,
+                                                       std::chrono::seconds(3));
+    } else {
       return fail_config(dockmaster::config::config_error(
-          "admin.status_path", "is empty (the status path is off), but --health-check asks the "
-                               "running instance on it; set a path such as \"/_dockmaster/status\""));
-    auto result = dockmaster::net::check_running_instance(cfg.listen.front(), cfg.admin.status_path,
-                                                          std::chrono::seconds(3));
+          "admin", "has neither a listener (admin.listen) nor a public status path (admin.status_path), "
+                   "but --health-check asks the running instance on one of them"));
+    }
     std::printf("dockmaster: %s: %s\n", result.healthy ? "healthy" : "unhealthy",
                 result.message.c_str());
     return result.healthy ? 0 : 1;
@@ -143,6 +170,9 @@ int main(int argc, char** argv) {
     auto ports = runtime.ports();
     for (std::size_t i = 0; i < cfg.listen.size(); ++i)
       log.info("listening on http://{}:{}/", cfg.listen[i].host, ports[i]);
+    if (cfg.admin.listen)
+      log.info("admin listener on http://{}:{}/ (status page; /metrics, /status{})", cfg.admin.listen->host,
+               runtime.admin_port(), cfg.admin.token.empty() ? "" : " with the bearer token");
     int received = 0;
     sigwait(&stop_signals, &received);
     log.info("received {}, draining", received == SIGTERM ? "SIGTERM" : "SIGINT");

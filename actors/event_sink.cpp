@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "actors/metrics_exposition.hpp"
 #include "net/logging.hpp"
 #include "net/utf8.hpp"
 
@@ -71,10 +72,29 @@ void set_gauges(const event_sink_state& state, const std::string& service, bool 
   }
 }
 
+/// A grid stat as {outer: {inner: n}}, leaving out what is all zero.
+template <class Outer, class Inner, std::size_t N>
+json grid_json(const std::array<std::uint64_t, N>& values, grid<Outer, Inner>*) {
+  json object = json::object();
+  for (std::size_t o = 0; o < value_count<Outer>(); ++o) {
+    json row = json::object();
+    bool any = false;
+    for (std::size_t i = 0; i < value_count<Inner>(); ++i) {
+      auto n = values[grid<Outer, Inner>::index(static_cast<Outer>(o), static_cast<Inner>(i))];
+      row[std::string(name(static_cast<Inner>(i)))] = n;
+      any |= n != 0;
+    }
+    if (any) object[std::string(name(static_cast<Outer>(o)))] = std::move(row);
+  }
+  return object;
+}
+
 template <class Dimension, std::size_t N>
 json values_json(const std::array<std::uint64_t, N>& values, Dimension) {
   if constexpr (std::is_same_v<Dimension, single>) {
     return values[0];
+  } else if constexpr (is_grid<Dimension>::value) {
+    return grid_json(values, static_cast<Dimension*>(nullptr));
   } else {
     json object = json::object();
     for (std::size_t i = 0; i < N; ++i) object[std::string(name(static_cast<Dimension>(i)))] = values[i];
@@ -125,9 +145,7 @@ std::string render_status(const event_sink_state& state) {
       item["recent_probe_us"] = status.timeline.latencies_json();
       instances.push_back(std::move(item));
     }
-    service_stats stats;
-    if (auto found = state.stats.find(service_name); found != state.stats.end()) stats = found->second;
-    set_gauges(state, service_name, checked, stats);
+    auto stats = current_stats(state, service_name);
     services[service_name] = {{"state", checked ? service_state(state, service_name)
                                                 : std::string("not_checked")},
                               {"instances", std::move(instances)},
@@ -141,11 +159,24 @@ std::string render_status(const event_sink_state& state) {
 
 }  // namespace
 
+bool is_checked(const event_sink_state& state, const std::string& service) {
+  auto found = state.services.find(service);
+  return found != state.services.end() && found->second.health.kind != config::probe_kind::none;
+}
+
+service_stats current_stats(const event_sink_state& state, const std::string& service) {
+  service_stats stats;
+  if (auto found = state.stats.find(service); found != state.stats.end()) stats = found->second;
+  set_gauges(state, service, is_checked(state, service), stats);
+  return stats;
+}
+
 event_sink_impl::behavior_type event_sink(event_sink_impl::stateful_pointer<event_sink_state> self,
                                           std::map<std::string, config::service_config> services,
                                           http_acceptor_actor acceptor) {
   self->state.services = std::move(services);
   self->state.acceptor = std::move(acceptor);
+  self->state.config_loaded_unix_ms = net::unix_ms_now();
   // So that the I/O threads' traffic counts come here.
   if (self->state.acceptor)
     self->send(self->state.acceptor, register_atom::value, event_sink_actor{self});
@@ -220,7 +251,10 @@ event_sink_impl::behavior_type event_sink(event_sink_impl::stateful_pointer<even
         auto verdict = static_cast<std::size_t>(result.verdict);
         if (verdict >= found->second.probes.size()) return;
         ++found->second.probes[verdict];
-        ++state.stats[result.instance.service].probes[verdict];
+        auto& stats = state.stats[result.instance.service];
+        ++stats.probes[verdict];
+        ++stats.probe_duration[static_cast<std::size_t>(duration_bucket_of(result.duration_us))];
+        stats.probe_duration_us[0] += result.duration_us;
         found->second.last_probe = json{{"time", net::utc_timestamp()},
                                         {"verdict", name(result.verdict)},
                                         {"detail", result.detail},
@@ -234,7 +268,18 @@ event_sink_impl::behavior_type event_sink(event_sink_impl::stateful_pointer<even
         for (const auto& delta : report.services) {
           if (!state.services.count(delta.service)) continue;
           auto& stats = state.stats[delta.service];
-          for (std::size_t i = 0; i < delta.requests.size(); ++i) stats.requests[i] += delta.requests[i];
+          for (std::size_t i = 0; i < delta.requests.size(); ++i) {
+            stats.requests_by_method[i] += delta.requests[i];
+            stats.requests[i % value_count<status_class>()] += delta.requests[i];
+          }
+          for (std::size_t i = 0; i < delta.request_duration.size(); ++i)
+            stats.request_duration[i] += delta.request_duration[i];
+          stats.request_duration_us[0] += delta.request_duration_us;
+          // Each thread's gauges replace its previous ones; the stat is their sum.
+          state.connections_by_thread[delta.service][report.thread] = delta.upstream_connections;
+          stats.upstream_connections = {};
+          for (const auto& [thread, counts] : state.connections_by_thread[delta.service])
+            for (std::size_t i = 0; i < counts.size(); ++i) stats.upstream_connections[i] += counts[i];
           stats.upstream_connect_failures[0] += delta.upstream_connect_failures;
           stats.upstream_retries[0] += delta.upstream_retries;
           stats.held[0] += delta.held;
@@ -273,8 +318,17 @@ event_sink_impl::behavior_type event_sink(event_sink_impl::stateful_pointer<even
           case event_kind::restart_skipped: {
             record["result"] = result_json(event.result);
             auto outcome = static_cast<std::size_t>(event.result.outcome);
-            if (outcome < value_count<restart_outcome>())
-              ++state.stats[event.instance.service].restarts[outcome];
+            if (outcome < value_count<restart_outcome>()) {
+              auto& stats = state.stats[event.instance.service];
+              ++stats.restarts[outcome];
+              ++stats.restarts_by_action[action_and_outcome::index(event.result.action, event.result.outcome)];
+              // A skipped restart ran nothing and took no time worth a sample.
+              if (event.result.ran) {
+                auto us = event.result.duration_ms * 1000;
+                ++stats.restart_duration[static_cast<std::size_t>(duration_bucket_of(us))];
+                stats.restart_duration_us[0] += us;
+              }
+            }
             if (status) {
               status->restarting = false;
               // A skipped restart ran nothing: it is not counted as one.
@@ -296,6 +350,7 @@ event_sink_impl::behavior_type event_sink(event_sink_impl::stateful_pointer<even
         publish();
       },
       [self](status_atom) -> std::string { return render_status(self->state); },
+      [self](metrics_atom) -> std::string { return render_metrics(self->state); },
   };
 }
 

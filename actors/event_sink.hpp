@@ -38,6 +38,11 @@ struct event_sink_state {
   std::map<messages::instance_id, instance_status> instances;
   /// The counters of each service, kept across instance changes.
   std::map<std::string, messages::service_stats> stats;
+  /// The upstream connection gauges of each service, per I/O thread (as of its latest
+  /// report): the service's stat is their sum.
+  std::map<std::string, std::map<std::uint64_t, std::array<std::uint64_t, 2>>> connections_by_thread;
+  /// When the config running now was loaded (Unix ms).
+  std::int64_t config_loaded_unix_ms = 0;
   /// The latest events, oldest first, as JSON lines.
   std::deque<std::string> history;
   std::size_t history_limit = 500;
@@ -56,6 +61,13 @@ struct event_sink_state {
 /// threads' traffic counts feed the stats of DOCKMASTER_SERVICE_STATS. `status`
 /// answers with all of it as JSON, and every change is sent to the acceptor, whose I/O
 /// threads serve it on the status path.
+/// Whether a service has health checks (else its instances are "not_checked", always in
+/// rotation).
+bool is_checked(const event_sink_state& state, const std::string& service);
+
+/// A service's stats with its gauges set from the instances as they are now.
+messages::service_stats current_stats(const event_sink_state& state, const std::string& service);
+
 messages::event_sink_impl::behavior_type event_sink(
     messages::event_sink_impl::stateful_pointer<event_sink_state> self,
     std::map<std::string, config::service_config> services,

@@ -15,11 +15,6 @@ namespace {
 /// executor's answer (the engine calls around an exec have deadlines of their own).
 constexpr milliseconds executor_grace{15000};
 
-std::int64_t unix_ms_now() {
-  return std::chrono::duration_cast<milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 restart_request make_request(const config::service_config& service,
                              const restart_supervisor_state::instance_record& record,
@@ -302,7 +297,7 @@ restart_supervisor_impl::behavior_type restart_supervisor(
         if (change.to == health_state::unhealthy) {
           record.judged_afresh_at.reset();  // that restart did not bring it up
           record.unhealthy = true;
-          record.failed_at_unix_ms = unix_ms_now();
+          record.failed_at_unix_ms = net::unix_ms_now();
           state.consider(change.instance);
         } else if (change.to == health_state::unknown) {
           record.unhealthy = false;  // restarted: judged afresh by the watcher

@@ -8,6 +8,7 @@
 #include <caf/exit_reason.hpp>
 #include <caf/scoped_actor.hpp>
 
+#include "actors/admin_server.hpp"
 #include "actors/docker_engine.hpp"
 #include "actors/event_sink.hpp"
 #include "actors/http_acceptor.hpp"
@@ -49,11 +50,13 @@ struct runtime::impl {
   http_acceptor_actor acceptor;
   std::vector<upstream_proxy_actor> proxies;
   event_sink_actor sink;
+  admin_server_actor admin;
   restart_supervisor_actor supervisor;
   restart_executor_actor docker;
   restart_executor_actor local;
   std::shared_ptr<net::health_prober> prober;
   std::vector<std::uint16_t> ports;
+  std::uint16_t admin_port = 0;
   bool started = false;
   bool drained = false;
   bool stopped = false;
@@ -86,6 +89,19 @@ void runtime::start() {
     any_docker |= service.restart.executor == config::restart_executor::docker;
   }
   d.sink = d.system.spawn(actors::event_sink, d.cfg.services, d.acceptor);
+  if (d.cfg.admin.listen) {
+    d.admin = d.system.spawn(actors::admin_server, d.cfg.admin, d.sink);
+    {
+      caf::scoped_actor self{d.system};
+      self->request(d.admin, caf::infinite, listening_atom::value)
+          .receive([&](std::uint16_t port) { d.admin_port = port; },
+                   [&](caf::error& err) { failure = d.system.render(err); });
+    }
+    if (!failure.empty()) {
+      stop();
+      throw std::runtime_error(failure);
+    }
+  }
   if (any_docker) {
     auto socket = docker::engine_client::socket_path_from(d.cfg.docker.socket);
     net::event_log().info("restarts run through the Docker engine at {}", socket);
@@ -109,6 +125,8 @@ void runtime::start() {
 
 std::vector<std::uint16_t> runtime::ports() const { return impl_->ports; }
 
+std::uint16_t runtime::admin_port() const { return impl_->admin_port; }
+
 std::uint64_t runtime::drain() {
   auto& d = *impl_;
   if (!d.started || d.drained || d.stopped) return 0;
@@ -129,11 +147,12 @@ void runtime::stop() {
     caf::scoped_actor self{d.system};
     for (auto& proxy : d.proxies) self->send_exit(proxy, caf::exit_reason::user_shutdown);
     if (d.acceptor) self->send_exit(d.acceptor, caf::exit_reason::user_shutdown);
-    for (caf::actor_addr addr : {d.sink.address(), d.supervisor.address(), d.docker.address(),
-                                 d.local.address()})
+    for (caf::actor_addr addr : {d.admin.address(), d.sink.address(), d.supervisor.address(),
+                                 d.docker.address(), d.local.address()})
       if (addr) self->send_exit(addr, caf::exit_reason::user_shutdown);
   }
   d.proxies.clear();
+  d.admin = nullptr;
   d.sink = nullptr;
   d.supervisor = nullptr;
   d.docker = nullptr;

@@ -28,6 +28,9 @@ class runtime {
   /// The ports bound, one per listen address, in config order (useful with port 0).
   std::vector<std::uint16_t> ports() const;
 
+  /// The admin listener's port (admin.listen), 0 when it is off.
+  std::uint16_t admin_port() const;
+
   /// Stops accepting, closes idle connections and waits up to `timeouts.drain` for
   /// in-flight requests. Returns how many requests were still in flight at the end.
   std::uint64_t drain();

@@ -156,11 +156,18 @@ struct service_config {
   hold_config hold;
 };
 
-/// The manager's own endpoints on the listen addresses.
+/// The operators' listener (metrics, status, the status page, reload), apart from the
+/// public one, and what the public listener itself answers about the deployment.
 struct admin_config {
-  /// GET here answers the state of every service and the recent events as JSON;
-  /// empty: not served.
-  std::string status_path = "/_dockmaster/status";
+  /// Where the admin listener listens; nullopt: no admin listener. Loopback by default:
+  /// the state of the deployment names containers and addresses.
+  std::optional<host_port> listen = host_port{"127.0.0.1", 9901};
+  /// When set, /metrics, /status and /reload want `Authorization: Bearer <token>`
+  /// (the page itself and /health do not: they hold no data).
+  std::string token;
+  /// On the PUBLIC listener: GET here answers the status JSON as well. Empty (the
+  /// default): not served, the status leaves only through the admin listener.
+  std::string status_path;
 };
 
 struct docker_config {

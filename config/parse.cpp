@@ -650,7 +650,13 @@ config parse_config(const json& document) {
   if (auto v = root.member("actor_system")) result.actor_system = read_actor_system(*v);
   if (auto v = root.member("log")) result.log = read_log(*v);
   if (auto v = root.member("admin")) {
-    v->expect_object_with_keys({"status_path"});
+    v->expect_object_with_keys({"listen", "token", "status_path"});
+    if (auto listen = v->member("listen")) {
+      auto text = read_string(*listen);
+      if (text.empty()) result.admin.listen.reset();
+      else result.admin.listen = read_address(*listen);
+    }
+    if (auto token = v->member("token")) result.admin.token = read_string(*token);
     if (auto path = v->member("status_path")) {
       result.admin.status_path = read_string(*path);
       if (!result.admin.status_path.empty() && result.admin.status_path[0] != '/')

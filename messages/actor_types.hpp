@@ -12,6 +12,7 @@
 #include <caf/replies_to.hpp>
 #include <caf/typed_actor.hpp>
 
+#include "messages/admin_messages.hpp"
 #include "messages/atoms.hpp"
 #include "messages/health_messages.hpp"
 #include "messages/stats.hpp"
@@ -29,7 +30,8 @@ using event_sink_actor = caf::typed_actor<
     caf::reacts_to<probe_result>,  // every probe, for the counters and latest latency
     caf::reacts_to<supervisor_event>,
     caf::reacts_to<traffic_report>,  // an I/O thread's counts, through the acceptor
-    caf::replies_to<status_atom>::with<std::string>>;
+    caf::replies_to<status_atom>::with<std::string>,
+    caf::replies_to<metrics_atom>::with<std::string>>;  // Prometheus text
 
 using event_sink_impl = event_sink_actor::extend<caf::reacts_to<publish_atom>>;  // its timer
 
@@ -98,5 +100,12 @@ using restart_supervisor_actor = caf::typed_actor<
 
 using restart_supervisor_impl = restart_supervisor_actor::extend<
     caf::reacts_to<retry_atom, instance_id, std::uint64_t>>;  // backoff timer, with its number
+
+/// The operators' listener: /metrics, /status, the status page, /reload.
+using admin_server_actor = caf::typed_actor<
+    caf::replies_to<listening_atom>::with<std::uint16_t>>;  // its port
+
+using admin_server_impl = admin_server_actor::extend<
+    caf::reacts_to<admin_query>>;  // from its listener's thread
 
 }  // namespace dockmaster::messages

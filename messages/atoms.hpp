@@ -36,5 +36,7 @@ using job_done_atom = caf::atom_constant<caf::atom("job_done")>;
 using publish_atom = caf::atom_constant<caf::atom("publish")>;
 /// Ask the event_sink for the state of the deployment (JSON).
 using status_atom = caf::atom_constant<caf::atom("status")>;
+/// Ask the event_sink for the Prometheus text exposition of its stats.
+using metrics_atom = caf::atom_constant<caf::atom("metrics")>;
 
 }  // namespace dockmaster::messages

@@ -30,6 +30,7 @@ inline void add_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<supervisor_event>("supervisor_event");
   cfg.add_message_type<traffic_delta>("traffic_delta");
   cfg.add_message_type<traffic_report>("traffic_report");
+  cfg.add_message_type<admin_query>("admin_query");
 }
 
 }  // namespace dockmaster::messages

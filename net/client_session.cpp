@@ -309,8 +309,14 @@ void client_session::answer_options_asterisk() {
 // -- the end of a request ----------------------------------------------------------
 
 void client_session::end_request() {
+  const auto took = std::chrono::duration_cast<std::chrono::microseconds>(clock::now() - request_.started);
   if (request_.traffic && request_.status != 0) {
-    ++request_.traffic->requests[static_cast<std::size_t>(messages::class_of(request_.status))];
+    auto& traffic = *request_.traffic;
+    ++traffic.requests[messages::method_and_class::index(messages::method_of(request_.method),
+                                                         messages::class_of(request_.status))];
+    const auto us = static_cast<std::uint64_t>(took.count());
+    ++traffic.request_duration[static_cast<std::size_t>(messages::duration_bucket_of(us))];
+    traffic.request_duration_us += us;
     request_.traffic = nullptr;  // once per request
   }
   if (request_.status != 0 && worker_.settings().access_log) {
@@ -318,8 +324,7 @@ void client_session::end_request() {
                 request_.upstream ? request_.upstream->address().to_string() + ":" +
                                         std::to_string(request_.upstream->port())
                                   : std::string("-"),
-                std::chrono::duration_cast<std::chrono::microseconds>(clock::now() - request_.started),
-                request_.request_id, request_.held});
+                took, request_.request_id, request_.held});
   }
   if (request_.counted) {
     request_.counted = false;

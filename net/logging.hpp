@@ -56,6 +56,9 @@ void log_event(spdlog::level::level_enum level, std::string_view event,
 /// Now, as "2026-01-31T12:00:00.123Z".
 std::string utc_timestamp();
 
+/// Now, in milliseconds since the Unix epoch.
+std::int64_t unix_ms_now();
+
 /// Words joined with single spaces (a command line, for logs).
 std::string join_words(const std::vector<std::string>& words);
 

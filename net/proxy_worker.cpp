@@ -116,9 +116,18 @@ void proxy_worker::report_traffic() {
   const auto& send = settings_->on_traffic;
   if (!send) return;
   messages::traffic_report report;
+  report.thread = reinterpret_cast<std::uintptr_t>(this);
   for (auto& [name, service] : services_) {
     auto& counted = service.traffic;
-    if (counted.empty()) continue;
+    std::uint64_t active = 0, idle = 0;
+    for (const auto& target : service.targets) {
+      active += target->active_requests;
+      idle += pool_.idle_count(target->endpoint);
+    }
+    counted.upstream_connections = {active, idle};
+    // The gauges go out when they moved, even with nothing counted.
+    if (counted.empty() && counted.upstream_connections == service.reported_connections) continue;
+    service.reported_connections = counted.upstream_connections;
     report.services.push_back(counted);
     counted = messages::traffic_delta{};
     counted.service = name;

@@ -52,6 +52,8 @@ struct service_targets {
   std::size_t next = 0;  // round-robin cursor
   /// Counted on this thread since its last traffic report.
   messages::traffic_delta traffic;
+  /// The upstream connection gauges as last reported.
+  std::array<std::uint64_t, messages::value_count<messages::connection_state>()> reported_connections{};
 };
 
 /// One I/O thread of the proxy: an event loop with its own listening sockets

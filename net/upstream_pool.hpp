@@ -50,6 +50,11 @@ class upstream_pool {
   void close_expired(std::chrono::steady_clock::time_point now);
 
   std::size_t idle_count() const;
+  /// Idle connections to one endpoint.
+  std::size_t idle_count(const boost::asio::ip::tcp::endpoint& endpoint) const {
+    auto found = idle_.find(endpoint);
+    return found == idle_.end() ? 0 : found->second.size();
+  }
 
  private:
   std::size_t max_idle_per_endpoint_;

@@ -170,39 +170,51 @@ TEST(Cli, ABadListenArgumentExitsNonZeroNamingIt) {
   EXPECT_NE(run.err.find("config error: --listen: \"127.0.0.1:http\""), std::string::npos) << run.err;
 }
 
-TEST(Cli, HealthCheckRefusesAConfigWhoseStatusPathIsOff) {
-  temp_file file(R"({"listen": "127.0.0.1:9", "admin": {"status_path": ""}})");
+TEST(Cli, HealthCheckRefusesAConfigWithNeitherAdminListenerNorStatusPath) {
+  temp_file file(R"({"listen": "127.0.0.1:9", "admin": {"listen": "", "status_path": ""}})");
   auto run = run_binary({"--health-check", "--config", file.path()}, std::chrono::seconds(10));
   ASSERT_TRUE(run.exit_code);
   EXPECT_EQ(*run.exit_code, 2) << run.out << run.err;
-  EXPECT_NE(run.err.find("config error: admin.status_path: is empty"), std::string::npos) << run.err;
+  EXPECT_NE(run.err.find("config error: admin: has neither a listener"), std::string::npos) << run.err;
 }
 
-TEST(Cli, HealthCheckExits0WhenTheRunningInstanceAnswersItsStatusPath) {
+TEST(Cli, HealthCheckExits0WhenTheRunningInstanceAnswersOnItsAdminListener) {
+  dockmaster_process running(R"({"listen": "127.0.0.1:0", "log": {"level": "info"}})");
+  ASSERT_NE(running.admin_port(), 0) << running.process().stderr_text();
+  auto admin = std::to_string(running.admin_port());
+  // The same config a container's HEALTHCHECK would use, with the actual admin port.
+  temp_file file(R"({"admin": {"listen": "127.0.0.1:)" + admin + R"("}})");
+  auto run = run_binary({"--health-check", "--config", file.path()}, std::chrono::seconds(10));
+  EXPECT_EQ(run.exit_code, 0) << run.out << run.err;
+  EXPECT_NE(run.out.find("/health: HTTP/1.1 200"), std::string::npos) << run.out;
+
+  // A wildcard address is checked on loopback.
+  auto wildcard = run_binary({"--health-check", "--admin-listen", "0.0.0.0:" + admin});
+  EXPECT_EQ(wildcard.exit_code, 0) << wildcard.out << wildcard.err;
+}
+
+TEST(Cli, HealthCheckAsksThePublicStatusPathWhenTheAdminListenerIsOff) {
   dockmaster_process running(R"({"listen": "127.0.0.1:0", "admin": {"status_path": "/_dm/state"},
                                  "log": {"level": "info"}})");
   auto port = std::to_string(running.port());
-  // The same config file a container's HEALTHCHECK would use, with the actual port.
-  temp_file file(R"({"listen": "127.0.0.1:)" + port + R"(", "admin": {"status_path": "/_dm/state"}})");
+  temp_file file(R"({"listen": "127.0.0.1:)" + port + R"(", "admin": {"listen": "", "status_path": "/_dm/state"}})");
   auto run = run_binary({"--health-check", "--config", file.path()}, std::chrono::seconds(10));
   EXPECT_EQ(run.exit_code, 0) << run.out << run.err;
   EXPECT_NE(run.out.find("/_dm/state: HTTP/1.1 200"), std::string::npos) << run.out;
-
-  // A wildcard listen address is checked on loopback.
-  auto wildcard = run_binary({"--health-check", "--listen", "0.0.0.0:" + port, "--config", file.path()});
-  EXPECT_EQ(wildcard.exit_code, 0) << wildcard.out << wildcard.err;
 }
 
 TEST(Cli, HealthCheckExits1WhenNothingAnswersOrTheAnswerIsNot200) {
   refusing_port nothing;
-  auto refused = run_binary({"--health-check", "--listen", "127.0.0.1:" + std::to_string(nothing.port())});
+  auto refused = run_binary({"--health-check", "--admin-listen", "127.0.0.1:" + std::to_string(nothing.port())});
   EXPECT_EQ(refused.exit_code, 1);
   EXPECT_NE(refused.out.find("unhealthy"), std::string::npos) << refused.out;
 
-  // A dockmaster whose status path is elsewhere answers the default path with 404 (no route).
+  // A dockmaster whose status path is elsewhere answers another path with 404 (no route).
   dockmaster_process running(R"({"listen": "127.0.0.1:0", "admin": {"status_path": "/_dm/state"},
                                  "routes": [], "services": {}, "log": {"level": "info"}})");
-  auto other = run_binary({"--health-check", "--listen", "127.0.0.1:" + std::to_string(running.port())});
+  temp_file file(R"({"admin": {"listen": "", "status_path": "/_dm/other"}})");
+  auto other = run_binary({"--health-check", "--listen", "127.0.0.1:" + std::to_string(running.port()),
+                           "--config", file.path()});
   EXPECT_EQ(other.exit_code, 1) << other.out << other.err;
   EXPECT_NE(other.out.find("404"), std::string::npos) << other.out;
 }

@@ -149,7 +149,7 @@ TEST(DescriptorExhaustion, AcceptBacksOffWithoutSpinningAndServesAgainOnceDescri
   // a request served and its counts published (through the actors) to the status path.
   ASSERT_EQ(http_client(dockmaster.port()).get("/before").result_int(), 200);
   ASSERT_TRUE(wait_until([&] {
-    auto status = json::parse(http_client(dockmaster.port()).get("/_dockmaster/status").body());
+    auto status = json::parse(http_client(dockmaster.admin_port()).get("/status").body());
     return status["services"]["app"]["stats"]["requests"]["2xx"] == 1;
   })) << process.stderr_text();
 

@@ -32,6 +32,7 @@ using tcp = asio::ip::tcp;
 config::config make_config(bool access_log) {
   config::config cfg;
   cfg.listen = {config::host_port{"127.0.0.1", 0}};
+  cfg.admin.listen = config::host_port{"127.0.0.1", 0};
   cfg.actor_system.io_threads = 2;
   cfg.log.level = "warn";
   cfg.log.access_log = access_log;
@@ -241,11 +242,14 @@ dockmaster_process::dockmaster_process(const std::string& config_json,
                                        std::optional<std::uint64_t> open_files_limit)
     : config_(config_json) {
   process_ = std::make_unique<child_process>(
-      std::vector<std::string>{DOCKMASTER_BINARY, "--config", config_.path()}, open_files_limit);
+      std::vector<std::string>{DOCKMASTER_BINARY, "--config", config_.path(), "--admin-listen", "127.0.0.1:0"},
+      open_files_limit);
   auto port = process_->wait_for_stderr(std::regex(R"(listening on http://[^ ]*:(\d+)/)"), 20s);
   if (!port)
     throw std::runtime_error("dockmaster did not report its port; stderr:\n" + process_->stderr_text());
   port_ = static_cast<std::uint16_t>(std::stoul(*port));
+  auto admin = process_->wait_for_stderr(std::regex(R"(admin listener on http://[^ ]*:(\d+)/)"), 5s);
+  if (admin) admin_port_ = static_cast<std::uint16_t>(std::stoul(*admin));
 }
 
 namespace {

@@ -41,6 +41,7 @@ class in_process_proxy {
   explicit in_process_proxy(config::config cfg);
   ~in_process_proxy();
   std::uint16_t port() const { return port_; }
+  std::uint16_t admin_port() const { return runtime_->admin_port(); }
   dockmaster::runtime& runtime() { return *runtime_; }
 
  private:
@@ -147,12 +148,15 @@ class dockmaster_process {
   /// Shows the binary's stderr in the test output when the test failed.
   ~dockmaster_process();
   std::uint16_t port() const { return port_; }
+  /// The admin listener's port (the binary runs with --admin-listen 127.0.0.1:0).
+  std::uint16_t admin_port() const { return admin_port_; }
   child_process& process() { return *process_; }
 
  private:
   temp_file config_;
   std::unique_ptr<child_process> process_;
   std::uint16_t port_ = 0;
+  std::uint16_t admin_port_ = 0;
 };
 
 /// CPU time (user + system) a process has used so far, from /proc/PID/stat.

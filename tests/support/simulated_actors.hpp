@@ -86,6 +86,7 @@ inline messages::event_sink_actor::behavior_type recording_sink(
       [out](supervisor_event& x) { out->supervisor_events.push_back(x); },
       [](traffic_report&) {},
       [](status_atom) { return std::string("{}"); },
+      [](metrics_atom) { return std::string(); },
   };
 }
 
