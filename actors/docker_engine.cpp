@@ -36,6 +36,22 @@ std::string not_the_one_that_failed(const docker::container_info& container,
   return {};
 }
 
+/// How long the log tail may take: it is taken before the action, so it delays the heal.
+constexpr std::chrono::milliseconds log_tail_timeout{2000};
+
+/// The container's last log lines, as the failure left them: taken before the action
+/// runs on it, on the container the guards chose. A failure to read them is recorded
+/// and does not stop the restart.
+void take_log_tail(docker::engine_client& client, const docker::container_info& container,
+                   restart_result& result) {
+  try {
+    result.log_tail = client.container_logs(container.id, container.tty, docker::log_tail_limits{},
+                                            log_tail_timeout);
+  } catch (const std::exception& e) {
+    result.log_error = e.what();
+  }
+}
+
 /// The blocking part, on the job's own thread.
 restart_result run_job(const std::string& socket_path, const restart_request& request) {
   restart_result result;
@@ -50,7 +66,9 @@ restart_result run_job(const std::string& socket_path, const restart_request& re
     auto container = docker::find_container(client, request.container, request.compose_project,
                                             request.compose_service, hint_of(request.instance));
     result.container = short_id(container.id) + " (" + container.name + ")";
-    if (auto why = not_the_one_that_failed(container, request); !why.empty()) {
+    auto why = not_the_one_that_failed(container, request);
+    if (why.empty()) take_log_tail(client, container, result);
+    if (!why.empty()) {
       result.outcome = restart_outcome::skipped;
       result.error = why;
     } else if (request.action == restart_action::restart_container) {

@@ -4,6 +4,7 @@
 
 #include "actors/metrics_exposition.hpp"
 #include "net/logging.hpp"
+#include "net/utf8.hpp"
 
 namespace dockmaster::actors {
 
@@ -19,11 +20,15 @@ json result_json(const restart_result& r) {
   return {{"action", name(r.action)},   {"outcome", name(r.outcome)},
           {"container", r.container},   {"command", r.command},
           {"ran", r.ran},               {"finished", r.finished},
-          {"exit_code", r.exit_code},   {"output_tail", r.output_tail},
-          {"duration_ms", r.duration_ms}, {"error", r.error}};
+          {"exit_code", r.exit_code},   {"output_tail", net::valid_utf8(r.output_tail)},
+          {"duration_ms", r.duration_ms}, {"error", net::valid_utf8(r.error)},
+          {"log_tail", net::valid_utf8(r.log_tail)}, {"log_error", net::valid_utf8(r.log_error)}};
 }
 
-void remember(event_sink_state& state, json event) {
+/// Into the history, and into the instance's timeline while it is in its set.
+void remember(event_sink_state& state, const instance_id& id, json event) {
+  if (auto found = state.instances.find(id); found != state.instances.end())
+    found->second.timeline.add(event);
   state.history.push_back(event.dump());
   while (state.history.size() > state.history_limit) state.history.pop_front();
 }
@@ -105,6 +110,18 @@ json stats_json(const service_stats& stats) {
   return out;
 }
 
+void record_rates(event_sink_state& state, const std::string& service, const service_stats& stats) {
+  std::uint64_t total = 0;
+  for (auto n : stats.requests) total += n;
+  state.rates[service].record(rate_history::clock::now(), total,
+                              stats.requests[static_cast<std::size_t>(status_class::c5xx)]);
+}
+
+json rates_json(const event_sink_state& state, const std::string& service) {
+  auto found = state.rates.find(service);
+  return (found != state.rates.end() ? found->second : rate_history{}).to_json(rate_history::clock::now());
+}
+
 /// Every configured service with its instances and stats, and the history, as JSON.
 std::string render_status(const event_sink_state& state) {
   json services = json::object();
@@ -124,6 +141,8 @@ std::string render_status(const event_sink_state& state) {
       if (checked) item["probes"] = values_json(status.probes, probe_verdict{});
       if (!status.last_probe.empty()) item["last_probe"] = json::parse(status.last_probe);
       if (!status.last_restart.empty()) item["last_restart"] = json::parse(status.last_restart);
+      item["timeline"] = status.timeline.entries_json();
+      item["recent_probe_us"] = status.timeline.latencies_json();
       instances.push_back(std::move(item));
     }
     auto stats = current_stats(state, service_name);
@@ -131,6 +150,7 @@ std::string render_status(const event_sink_state& state) {
                                                 : std::string("not_checked")},
                               {"instances", std::move(instances)},
                               {"stats", stats_json(stats)}};
+    services[service_name]["rates"] = rates_json(state, service_name);
   }
   json history = json::array();
   for (const auto& line : state.history) history.push_back(json::parse(line));
@@ -186,7 +206,7 @@ event_sink_impl::behavior_type event_sink(event_sink_impl::stateful_pointer<even
                         net::field("configured", added.instance.configured)});
         auto record = event_json(event_kind::instance_added, added.instance);
         record["configured"] = added.instance.configured;
-        remember(state, std::move(record));
+        remember(state, added.instance, std::move(record));
         publish();
       },
       [self, publish](instance_removed& removed) {
@@ -195,7 +215,7 @@ event_sink_impl::behavior_type event_sink(event_sink_impl::stateful_pointer<even
         net::log_event(spdlog::level::info, name(event_kind::instance_removed),
                        {net::field("service", removed.instance.service),
                         net::field("instance", removed.instance.endpoint())});
-        remember(state, event_json(event_kind::instance_removed, removed.instance));
+        remember(state, removed.instance, event_json(event_kind::instance_removed, removed.instance));
         publish();
       },
       [self, publish](health_changed& change) {
@@ -221,7 +241,7 @@ event_sink_impl::behavior_type event_sink(event_sink_impl::stateful_pointer<even
           status.since = record["time"];
           status.reason = change.reason;
         }
-        remember(state, std::move(record));
+        remember(state, change.instance, std::move(record));
         publish();
       },
       [self, publish_soon](probe_result& result) {
@@ -240,6 +260,7 @@ event_sink_impl::behavior_type event_sink(event_sink_impl::stateful_pointer<even
                                         {"detail", result.detail},
                                         {"duration_us", result.duration_us}}
                                        .dump();
+        found->second.timeline.add_probe_latency(result.duration_us);
         publish_soon();
       },
       [self, publish_soon](traffic_report& report) {
@@ -272,6 +293,7 @@ event_sink_impl::behavior_type event_sink(event_sink_impl::stateful_pointer<even
           std::uint64_t ended = 0;
           for (auto n : stats.hold_outcomes) ended += n;
           stats.requests_held[0] = stats.held[0] >= ended ? stats.held[0] - ended : 0;
+          record_rates(state, delta.service, stats);
         }
         publish_soon();
       },
@@ -281,7 +303,7 @@ event_sink_impl::behavior_type event_sink(event_sink_impl::stateful_pointer<even
       [self, publish](supervisor_event& event) {
         auto& state = self->state;
         auto record = event_json(event.kind, event.instance);
-        record["message"] = event.message;
+        record["message"] = net::valid_utf8(event.message);
         auto found = state.instances.find(event.instance);
         auto* status = found != state.instances.end() ? &found->second : nullptr;
         switch (event.kind) {
@@ -324,7 +346,7 @@ event_sink_impl::behavior_type event_sink(event_sink_impl::stateful_pointer<even
           default:
             break;
         }
-        remember(state, std::move(record));
+        remember(state, event.instance, std::move(record));
         publish();
       },
       [self](status_atom) -> std::string { return render_status(self->state); },

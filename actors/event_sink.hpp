@@ -9,6 +9,8 @@
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
+#include "actors/instance_timeline.hpp"
+#include "actors/rate_history.hpp"
 #include "config/config.hpp"
 #include "messages/actor_types.hpp"
 
@@ -26,6 +28,7 @@ struct event_sink_state {
     std::string last_restart;  // JSON object of the last restart_result, or empty
     std::array<std::uint64_t, messages::value_count<messages::probe_verdict>()> probes{};
     std::string last_probe;  // JSON object of the latest probe, or empty
+    instance_timeline timeline;  // its events and probe latencies, for the status page
   };
 
   std::map<std::string, config::service_config> services;
@@ -46,6 +49,8 @@ struct event_sink_state {
   /// Counts arrived that the published status does not show yet (published at most
   /// once a second, so that a thousand probes a second do not render a thousand times).
   bool publish_due = false;
+  /// Requests and 5xx per 10 s of each service, for the status page's chart.
+  std::map<std::string, rate_history> rates;
 
   static inline const char* name = "event_sink";
 };

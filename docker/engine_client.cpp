@@ -215,6 +215,25 @@ exec_outcome engine_client::exec(const std::string& container, const exec_option
   return finish();
 }
 
+std::string engine_client::container_logs(const std::string& id_or_name, bool tty,
+                                          const log_tail_limits& limits,
+                                          std::chrono::milliseconds timeout) {
+  const std::string target = api("/containers/" + percent_encode(id_or_name) +
+                                 "/logs?stdout=1&stderr=1&timestamps=1&tail=" +
+                                 std::to_string(limits.lines));
+  log_tail_collector collector(tty, limits);
+  const auto deadline = clock::now() + std::min(timeout, call_timeout_);
+  const auto answer = engine_stream(socket_path_, "GET", target, {}, deadline, deadline,
+                                    [&collector](std::string_view data) { collector.feed(data); });
+  if (answer.header_timed_out || answer.body_timed_out)
+    throw engine_error(0, "GET " + target + ": the Docker engine at " + socket_path_ +
+                              " timed out after " +
+                              std::to_string(std::min(timeout, call_timeout_).count()) + " ms");
+  if (answer.status < 200 || answer.status > 299)
+    throw_status("GET", target, answer.status, answer.reason, answer.error_body);
+  return collector.str();
+}
+
 void engine_client::restart_container(const std::string& id_or_name, std::chrono::seconds stop_timeout) {
   // The engine answers once the container is stopped (at most stop_timeout) and started again.
   const call_context ctx{socket_path_, call_timeout_ + stop_timeout};

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "docker/container_logs.hpp"
 #include "docker/engine_json.hpp"
 
 namespace dockmaster::docker {
@@ -67,6 +68,14 @@ class engine_client {
   /// and polls GET /exec/{id}/json until it is no longer running or the timeout.
   /// Throws engine_error when the engine refuses (404 no container, 409 not running).
   exec_outcome exec(const std::string& container, const exec_options& options);
+
+  /// GET /containers/{id}/logs?stdout=1&stderr=1&tail=N&timestamps=1: the container's
+  /// last log lines, stdout and stderr interleaved, each line starting with its time.
+  /// `tty`: the container's Config.Tty (its log is then not multiplexed). Bounded by
+  /// `limits` whatever the engine sends, and by `timeout` (at most the call timeout).
+  /// Throws engine_error.
+  std::string container_logs(const std::string& id_or_name, bool tty, const log_tail_limits& limits,
+                             std::chrono::milliseconds timeout);
 
   /// POST /containers/{id}/restart?t=N: the escalation step, only when configured.
   void restart_container(const std::string& id_or_name, std::chrono::seconds stop_timeout);

@@ -29,6 +29,13 @@ std::string string_field(const json& object, const char* key) {
   return v->get<std::string>();
 }
 
+bool bool_field(const json& object, const char* key) {
+  const json* v = field(object, key);
+  if (v == nullptr) return false;
+  if (!v->is_boolean()) throw std::invalid_argument(std::string("\"") + key + "\" is not a boolean");
+  return v->get<bool>();
+}
+
 std::map<std::string, std::string> labels_of(const json* labels) {
   std::map<std::string, std::string> out;
   if (labels == nullptr) return out;
@@ -68,6 +75,7 @@ container_info parse_inspect(const json& doc) {
   }
   if (const json* config = field(doc, "Config")) {
     info.hostname = string_field(*config, "Hostname");
+    info.tty = bool_field(*config, "Tty");
     info.labels = labels_of(field(*config, "Labels"));
   }
   if (const json* host_config = field(doc, "HostConfig"))

@@ -25,6 +25,7 @@ struct container_info {
   std::string started_at;   // State.StartedAt, RFC 3339
   std::int64_t created_unix_ms = 0;  // Created, as Unix milliseconds (0: unknown)
   std::string hostname;     // Config.Hostname
+  bool tty = false;         // Config.Tty: its logs are raw, not multiplexed
   bool host_network = false;
   std::vector<std::string> addresses;  // IP addresses on the container's networks
   std::map<std::string, std::string> labels;

@@ -157,7 +157,8 @@ typename Inspector::result_type inspect(Inspector& f, restart_request& x) {
 
 /// How a restart went. `ran` is false when it could not be run at all (no Docker
 /// engine, no matching container, the engine refused, or on purpose: `skipped`);
-/// then `error` says why.
+/// then `error` says why. `log_tail`: the container's last log lines, taken just
+/// before the action ran on it (docker executor only; `log_error` says why not).
 struct restart_result {
   instance_id instance;
   restart_action action = restart_action::exec;
@@ -170,12 +171,15 @@ struct restart_result {
   std::string output_tail;
   std::uint64_t duration_ms = 0;
   std::string error;
+  std::string log_tail;   // timestamped lines, stdout and stderr interleaved
+  std::string log_error;  // the logs could not be read (the action ran all the same)
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, restart_result& x) {
   return f(caf::meta::type_name("restart_result"), x.instance, x.action, x.outcome, x.container,
-           x.command, x.ran, x.finished, x.exit_code, x.output_tail, x.duration_ms, x.error);
+           x.command, x.ran, x.finished, x.exit_code, x.output_tail, x.duration_ms, x.error,
+           x.log_tail, x.log_error);
 }
 
 /// The supervisor asks a watcher to judge an instance afresh (unknown, start period

@@ -22,8 +22,8 @@ scripts/docker_engine.sh images
 # cannot be pulled); the end-to-end test builds the stack's images itself.
 scripts/base_image.sh
 export DOCKMASTER_REAL_DOCKER=1
-# The tests that need chromium, prometheus or promtool fail without them here (set up
-# above) instead of skipping.
+# The tests that need chromium, prometheus or promtool (set up above) fail without them
+# here instead of skipping.
 export DOCKMASTER_REQUIRE_TOOLS=1
 # Leak checks stay on; tests/lsan.supp is where a known third-party leak would go (none now).
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}

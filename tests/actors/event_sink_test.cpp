@@ -171,5 +171,108 @@ TEST_F(EventSink, CountsAloneArePublishedWithinASecond) {
   EXPECT_EQ(web()["stats"]["probes"]["passed"], 1);
 }
 
+TEST_F(EventSink, EachInstanceHasATimelineOfItsOwnEventsWithTheRestartsOutputAndLogTail) {
+  tell(instance_added{a_});
+  tell(instance_added{b_});
+  tell(health_changed{a_, health_state::unknown, health_state::unhealthy, "connection refused",
+                      probe_verdict::refused, 2});
+  tell(supervisor_event{a_, event_kind::restart_started, "exec: service-restart", {}});
+  restart_result done;
+  done.action = restart_action::exec;
+  done.outcome = restart_outcome::ok;
+  done.ran = done.finished = true;
+  done.exit_code = 0;
+  done.command = "service-restart";
+  done.container = "0123456789ab (web-1)";
+  done.output_tail = "restarted\n";
+  done.duration_ms = 42;
+  done.log_tail = "2026-12-02T08:00:00.000000000Z worker died\n";
+  tell(supervisor_event{a_, event_kind::restart_done, "restart succeeded", done});
+  tell(supervisor_event{a_, event_kind::recovered, "healthy again", {}});
+
+  auto instances = web()["instances"];
+  ASSERT_EQ(instances.size(), 2u);
+  auto timeline = instances[0]["timeline"];
+  ASSERT_EQ(timeline.size(), 5u) << timeline.dump();
+  EXPECT_EQ(timeline[0]["event"], "instance_added");
+  EXPECT_EQ(timeline[1]["event"], "health_changed");
+  EXPECT_EQ(timeline[1]["from"], "unknown");
+  EXPECT_EQ(timeline[1]["to"], "unhealthy");
+  EXPECT_EQ(timeline[1]["reason"], "connection refused");
+  EXPECT_FALSE(timeline[1]["time"].get<std::string>().empty());
+  EXPECT_EQ(timeline[2]["event"], "restart_started");
+  EXPECT_EQ(timeline[3]["event"], "restart_done");
+  EXPECT_EQ(timeline[3]["result"]["exit_code"], 0);
+  EXPECT_EQ(timeline[3]["result"]["command"], "service-restart");
+  EXPECT_EQ(timeline[3]["result"]["output_tail"], "restarted\n");
+  EXPECT_EQ(timeline[3]["result"]["duration_ms"], 42);
+  EXPECT_EQ(timeline[3]["result"]["container"], "0123456789ab (web-1)");
+  EXPECT_EQ(timeline[3]["result"]["log_tail"], "2026-12-02T08:00:00.000000000Z worker died\n");
+  EXPECT_EQ(timeline[4]["event"], "recovered");
+  EXPECT_EQ(instances[0]["last_restart"]["log_tail"], done.log_tail) << "the status record keeps it too";
+  // Only b's own event is in b's timeline.
+  ASSERT_EQ(instances[1]["timeline"].size(), 1u);
+  EXPECT_EQ(instances[1]["timeline"][0]["event"], "instance_added");
+}
+
+TEST_F(EventSink, AnInstanceAddedAgainStartsAFreshTimeline) {
+  tell(instance_added{a_});
+  tell(health_changed{a_, health_state::unknown, health_state::healthy, "HTTP 200", probe_verdict::passed, 1});
+  tell(instance_removed{a_});
+  tell(instance_added{a_});
+  auto timeline = web()["instances"][0]["timeline"];
+  ASSERT_EQ(timeline.size(), 1u) << timeline.dump();
+  EXPECT_EQ(timeline[0]["event"], "instance_added");
+}
+
+TEST_F(EventSink, OutputThatIsNotUtf8IsShownWithReplacementCharacters) {
+  // The JSON serializer refuses invalid UTF-8: a command printing Latin-1, or a tail cut
+  // inside a character, must not take the sink down.
+  tell(instance_added{a_});
+  restart_result failed;
+  failed.action = restart_action::exec;
+  failed.outcome = restart_outcome::failed;
+  failed.ran = failed.finished = true;
+  failed.exit_code = 1;
+  failed.output_tail = "caf\xe9\n";
+  failed.log_tail = "\xa9 tail\n";
+  tell(supervisor_event{a_, event_kind::restart_failed, "exited with 1", failed});
+  auto result = web()["instances"][0]["timeline"][1]["result"];
+  EXPECT_EQ(result["output_tail"], "caf\xef\xbf\xbd\n");
+  EXPECT_EQ(result["log_tail"], "\xef\xbf\xbd tail\n");
+}
+
+TEST_F(EventSink, RecentProbeLatenciesAreKeptPerInstance) {
+  tell(instance_added{a_});
+  for (std::uint64_t us = 1; us <= 40; ++us) tell(probe_result{a_, probe_verdict::passed, "HTTP 200", us});
+  sim_.advance(1s);
+  auto latencies = web()["instances"][0]["recent_probe_us"];
+  ASSERT_EQ(latencies.size(), actors::instance_timeline::default_latency_limit);
+  EXPECT_EQ(latencies.front(), 11) << "the oldest go first";
+  EXPECT_EQ(latencies.back(), 40);
+}
+
+TEST_F(EventSink, RequestsAnd5xxAreChartedPerTenSecondSlot) {
+  traffic_delta delta;
+  delta.service = "web";
+  delta.requests[static_cast<std::size_t>(class_of(200))] = 7;
+  delta.requests[static_cast<std::size_t>(class_of(502))] = 2;
+  traffic_report report;
+  report.services = {delta};
+  tell(report);
+  tell(report);
+  sim_.advance(1s);
+  auto rates = web()["rates"];
+  EXPECT_EQ(rates["slot_seconds"], 10);
+  ASSERT_EQ(rates["requests"].size(), actors::rate_history::slot_count);
+  // The reports landed in the current slot, or (at a slot's edge) the one before.
+  std::uint64_t requests = 0, errors = 0;
+  for (const auto& n : rates["requests"]) requests += n.get<std::uint64_t>();
+  for (const auto& n : rates["errors_5xx"]) errors += n.get<std::uint64_t>();
+  EXPECT_EQ(requests, 18u);
+  EXPECT_EQ(errors, 4u);
+  EXPECT_GT(rates["requests"].back().get<std::uint64_t>() + rates["requests"][58].get<std::uint64_t>(), 0u);
+}
+
 }  // namespace
 }  // namespace dockmaster::test

@@ -607,6 +607,85 @@ TEST(EngineClientFake, ExecStillRunningAfterTheStreamIsNotFinished) {
   EXPECT_GE(engine.count("GET", "/exec/e1/json"), 2);
 }
 
+// --- container logs ----------------------------------------------------------------
+
+dockmaster::docker::log_tail_limits five_lines() { return {5, 16 * 1024}; }
+
+TEST(EngineClientFake, LogsAskForTheTailWithTimestampsAndAreDemultiplexed) {
+  fake_docker_engine engine([](fake_docker_engine::exchange& ex) {
+    if (ex.req().method != "GET" || ex.req().path != "/containers/web/logs") return ex.reply_error(404, "?");
+    std::string frames;
+    for (int i = 1; i <= 7; ++i)
+      frames += fake_docker_engine::frame(i == 7 ? 2 : 1, "2026-12-02T08:00:0" + std::to_string(i) + "Z line " +
+                                                               std::to_string(i) + "\n");
+    ex.write_raw(fake_docker_engine::stream_header("application/vnd.docker.multiplexed-stream") + frames);
+    ex.close();
+  });
+  engine_client client(engine.socket_path());
+  auto tail = client.container_logs("web", false, five_lines(), 2s);
+  EXPECT_EQ(tail,
+            "2026-12-02T08:00:03Z line 3\n2026-12-02T08:00:04Z line 4\n2026-12-02T08:00:05Z line 5\n"
+            "2026-12-02T08:00:06Z line 6\n2026-12-02T08:00:07Z line 7\n");
+  const auto query = engine.requests().at(0).query;
+  for (const char* part : {"stdout=1", "stderr=1", "timestamps=1", "tail=5"})
+    EXPECT_NE(query.find(part), std::string::npos) << query;
+}
+
+TEST(EngineClientFake, LogsOfAContainerWithATtyAreTakenAsTheyAre) {
+  const std::string raw = std::string("\x02\x00\x00\x00\x00\x00\x00\x01", 8) + "x\nline\n";
+  fake_docker_engine engine([raw](fake_docker_engine::exchange& ex) {
+    ex.write_raw(fake_docker_engine::stream_header() + raw);
+    ex.close();
+  });
+  engine_client client(engine.socket_path());
+  EXPECT_EQ(client.container_logs("web", true, five_lines(), 2s), raw);
+}
+
+TEST(EngineClientFake, LogsOfAMissingContainerAre404WithTheEnginesMessage) {
+  fake_docker_engine engine([](fake_docker_engine::exchange& ex) {
+    ex.reply_error(404, "No such container: web");
+  });
+  engine_client client(engine.socket_path());
+  auto e = expect_engine_error([&] { client.container_logs("web", false, five_lines(), 2s); });
+  EXPECT_EQ(e.status(), 404);
+  EXPECT_STREQ(e.what(), "No such container: web");
+}
+
+TEST(EngineClientFake, LogsRefusedByALoggingDriverAreAnError) {
+  // A container whose logging driver keeps nothing readable ("none", "syslog").
+  fake_docker_engine engine([](fake_docker_engine::exchange& ex) {
+    ex.reply_error(501, "configured logging driver does not support reading");
+  });
+  engine_client client(engine.socket_path());
+  auto e = expect_engine_error([&] { client.container_logs("web", false, five_lines(), 2s); });
+  EXPECT_EQ(e.status(), 501);
+  EXPECT_NE(std::string(e.what()).find("does not support reading"), std::string::npos) << e.what();
+}
+
+TEST(EngineClientFake, LogsFromAHangingEngineEndAtTheirTimeout) {
+  fake_docker_engine engine([](fake_docker_engine::exchange& ex) { ex.hang(); });
+  engine_client client(engine.socket_path(), 10s);
+  const auto t0 = steady::now();
+  auto e = expect_engine_error([&] { client.container_logs("web", false, five_lines(), 300ms); });
+  EXPECT_EQ(e.status(), 0);
+  EXPECT_NE(std::string(e.what()).find("timed out"), std::string::npos) << e.what();
+  EXPECT_GE(ms_since(t0), 250);
+  EXPECT_LT(ms_since(t0), 3000);
+}
+
+TEST(EngineClientFake, LogsThatNeverEndAreCutAtTheirTimeout) {
+  // The header comes, the body does not end: the logs call must not hang the restart.
+  fake_docker_engine engine([](fake_docker_engine::exchange& ex) {
+    ex.write_raw(fake_docker_engine::stream_header() + fake_docker_engine::frame(1, "partial\n"));
+    ex.hang();
+  });
+  engine_client client(engine.socket_path());
+  const auto t0 = steady::now();
+  auto e = expect_engine_error([&] { client.container_logs("web", false, five_lines(), 300ms); });
+  EXPECT_NE(std::string(e.what()).find("timed out"), std::string::npos) << e.what();
+  EXPECT_LT(ms_since(t0), 3000);
+}
+
 // --- DOCKER_HOST -----------------------------------------------------------------
 
 class DockerHostEnv : public ::testing::Test {

@@ -6,6 +6,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <memory>
@@ -112,6 +113,45 @@ TEST_F(RealEngine, InspectGivesIdNameStateAndStartedAt) {
   EXPECT_EQ(info.labels.at(test_label), name_);
   // By id too.
   EXPECT_EQ(client_->inspect_container(id_).name, name_);
+}
+
+TEST_F(RealEngine, LogsGiveTheLastLinesOfBothStreamsEachWithItsTime) {
+  // What PID 1 writes is the container's log.
+  ASSERT_EQ(run({"sh", "-c", "echo out-marker >/proc/1/fd/1; echo err-marker >/proc/1/fd/2"}).exit_code, 0);
+  const auto info = client_->inspect_container(id_);
+  EXPECT_FALSE(info.tty);
+  std::string tail;
+  ASSERT_TRUE(wait_until([&] {
+    tail = client_->container_logs(id_, info.tty, {2, 16 * 1024}, 5s);
+    return tail.find("err-marker") != std::string::npos;
+  }, 10s, 50ms)) << tail;
+  EXPECT_NE(tail.find("out-marker\n"), std::string::npos) << tail;
+  EXPECT_EQ(std::count(tail.begin(), tail.end(), '\n'), 2) << "the last two lines: " << tail;
+  EXPECT_EQ(tail.rfind("20", 0), 0u) << "each line starts with its time: " << tail;
+  EXPECT_EQ(tail.find('\0'), std::string::npos) << "no frame header is left in it";
+}
+
+TEST_F(RealEngine, LogsOfAContainerWithATtyAreRaw) {
+  ds::container_spec spec;
+  spec.name = name_ + "-tty";
+  spec.image = ds::busybox_service_image();
+  spec.cmd = {"sh", "-c", "echo tty-marker; exec sleep 300"};
+  spec.tty = true;
+  spec.labels = {{test_label, spec.name}};
+  const auto id = ds::create_container(socket_, spec);
+  struct removal {
+    std::string socket, id;
+    ~removal() { ds::remove_container(socket, id); }
+  } remove_it{socket_, id};
+  ds::start_container(socket_, id);
+  const auto info = client_->inspect_container(id);
+  ASSERT_TRUE(info.tty);
+  std::string tail;
+  ASSERT_TRUE(wait_until([&] {
+    tail = client_->container_logs(id, info.tty, {}, 5s);
+    return tail.find("tty-marker") != std::string::npos;
+  }, 10s, 50ms)) << tail;
+  EXPECT_EQ(tail.rfind("20", 0), 0u) << tail;
 }
 
 TEST_F(RealEngine, ExecCollectsBothStreamsAndTheExitCode) {

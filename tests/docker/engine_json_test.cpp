@@ -19,11 +19,13 @@ TEST(EngineJson, AnInspectAnswerGivesEveryFieldTheManagerUses) {
     "Name": "/stack-backend-1",
     "Created": "1970-01-01T00:00:02.5Z",
     "State": {"Status": "running", "Running": true, "StartedAt": "2026-11-28T05:49:21.123456789Z"},
-    "Config": {"Hostname": "backendhost", "Labels": {"com.docker.compose.service": "backend", "n": 3}},
+    "Config": {"Hostname": "backendhost", "Tty": true,
+               "Labels": {"com.docker.compose.service": "backend", "n": 3}},
     "HostConfig": {"NetworkMode": "stack_default"},
     "NetworkSettings": {"Networks": {"a": {"IPAddress": "172.18.0.5", "GlobalIPv6Address": "fd00::5"},
                                      "b": {"IPAddress": ""}}}
   })"));
+  EXPECT_TRUE(info.tty) << "its logs are raw, not multiplexed";
   EXPECT_EQ(info.id, "0123456789abcdef");
   EXPECT_EQ(info.name, "stack-backend-1");
   EXPECT_EQ(info.created_unix_ms, 2500);
@@ -44,11 +46,14 @@ TEST(EngineJson, AnInspectAnswerTakesNullAsAbsentAndRefusesAWrongType) {
   EXPECT_TRUE(info.labels.empty());
   EXPECT_TRUE(info.host_network);
   EXPECT_TRUE(info.addresses.empty());
+  EXPECT_FALSE(info.tty);
 
   EXPECT_THROW(parse_container_inspect(json::parse(R"([])")), std::invalid_argument);
   EXPECT_THROW(parse_container_inspect(json::parse(R"({"Name": "/a"})")), std::invalid_argument);
   EXPECT_THROW(parse_container_inspect(json::parse(R"({"Id": 7})")), std::invalid_argument);
   EXPECT_THROW(parse_container_inspect(json::parse(R"({"Id": "x", "Config": {"Labels": []}})")),
+               std::invalid_argument);
+  EXPECT_THROW(parse_container_inspect(json::parse(R"({"Id": "x", "Config": {"Tty": "yes"}})")),
                std::invalid_argument);
   EXPECT_THROW(parse_container_inspect(json::parse(
                    R"({"Id": "x", "NetworkSettings": {"Networks": {"n": {"IPAddress": 1}}}})")),

@@ -1,7 +1,9 @@
 // The demultiplexer of an exec's output stream (docker/exec_stream.hpp) and the tail
 // buffer behind it. Differential: the stream fed whole, fed in pieces whose sizes come
 // from the input, and read by a plain reference decoder must give the same output per
-// stream type and the same end state; the tail kept must be the last bytes of it.
+// stream type and the same end state; the tail kept must be the last bytes of it. A
+// container log's tail (docker/container_logs.hpp) read from the same pieces must be
+// the end of that output, within its line and byte limits.
 //
 // Input: two bytes that choose the piece sizes and the tail limit, then the stream.
 
@@ -12,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include "docker/container_logs.hpp"
 #include "docker/exec_stream.hpp"
 
 namespace {
@@ -96,6 +99,24 @@ void check_tail(const result& r, std::size_t limit) {
   if (r.tail != expected || r.total != all.size()) __builtin_trap();
 }
 
+/// The log tail of `stream` fed in `pieces`: the end of the demultiplexed output, at
+/// most `limits.lines` lines and `limits.bytes` bytes.
+void check_log_tail(std::string_view stream, const std::vector<std::size_t>& pieces,
+                    const std::string& everything, dockmaster::docker::log_tail_limits limits) {
+  dockmaster::docker::log_tail_collector collector(false, limits);
+  for (std::size_t size : pieces) {
+    collector.feed(stream.substr(0, size));
+    stream.remove_prefix(size);
+  }
+  const std::string tail = collector.str();
+  if (tail.size() > limits.bytes || tail.size() > everything.size()) __builtin_trap();
+  if (everything.compare(everything.size() - tail.size(), tail.size(), tail) != 0) __builtin_trap();
+  std::size_t newlines = 0;
+  for (char c : tail) newlines += c == '\n';
+  // The last line may lack its newline; every other line has one.
+  if (newlines > limits.lines) __builtin_trap();
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -128,5 +149,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       __builtin_trap();
     check_tail(*r, limit);
   }
+  check_log_tail(stream, pieces, cut.everything, {1 + choice % 5, limit});
   return 0;
 }

@@ -175,6 +175,39 @@ TEST_F(DockerHeal, AKilledServiceIsRestartedInsideItsContainerWhichKeepsItsIdAnd
   EXPECT_TRUE(wait_until([&] { return status_of(proxy)["services"]["web"]["state"] == "healthy"; }));
 }
 
+TEST_F(DockerHeal, TheRestartInTheTimelineCarriesTheContainersLogTailAsTheFailureLeftIt) {
+  auto port = ds::free_loopback_port();
+  auto id = start_service("web", port);
+  auto cfg = make_config();
+  auto instance = "127.0.0.1:" + std::to_string(port);
+  healed_service(cfg, "web", {instance});
+  in_process_proxy proxy(cfg);
+  ASSERT_TRUE(wait_until([&] { return status_of(proxy)["services"]["web"]["state"] == "healthy"; }, 15s))
+      << proxy.runtime().status_json();
+
+  // What PID 1 writes is the container's log: a last word before the service dies.
+  const std::string marker = "last words of " + project_;
+  ASSERT_EQ(exec_in(id, "echo '" + marker + "' >/proc/1/fd/2; killall httpd"), 0);
+  json restart;
+  ASSERT_TRUE(wait_until([&] {
+    auto record = instance_status(status_of(proxy), "web", instance);
+    for (const auto& e : record["timeline"])
+      if (e["event"] == "restart_done") restart = e;
+    return !restart.is_null();
+  }, 20s)) << proxy.runtime().status_json();
+  const auto& result = restart["result"];
+  EXPECT_EQ(result["exit_code"], 0);
+  EXPECT_EQ(result["command"], "/restart.sh");
+  EXPECT_NE(result["container"].get<std::string>().find(id.substr(0, 12)), std::string::npos);
+  const auto log_tail = result["log_tail"].get<std::string>();
+  EXPECT_NE(log_tail.find(marker), std::string::npos) << log_tail << result["log_error"];
+  EXPECT_EQ(log_tail.find("restart requested"), std::string::npos)
+      << "taken before the restart ran, not after: " << log_tail;
+  EXPECT_EQ(log_tail.rfind("20", 0), 0u) << "each line with its time: " << log_tail;
+  EXPECT_EQ(instance_status(status_of(proxy), "web", instance)["last_restart"]["log_tail"], log_tail)
+      << "the restart's status record keeps it too";
+}
+
 TEST_F(DockerHeal, AClientLoopThroughAKillAndHealOfTheOnlyInstanceSeesNoError) {
   auto port = ds::free_loopback_port();
   auto id = start_service("web", port);

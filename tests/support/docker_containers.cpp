@@ -52,6 +52,7 @@ std::string busybox_service_image() {
 std::string create_container(const std::string& socket, const container_spec& spec) {
   json body = {{"Image", spec.image}, {"Labels", spec.labels}, {"Env", spec.env}};
   if (!spec.cmd.empty()) body["Cmd"] = spec.cmd;
+  if (spec.tty) body["Tty"] = true;
   body["HostConfig"] = {{"NetworkMode", spec.host_network ? "host" : "none"}, {"AutoRemove", false}};
   std::string target = api("/containers/create");
   if (!spec.name.empty()) target += "?name=" + percent_encode(spec.name);

@@ -22,6 +22,7 @@ struct container_spec {
   std::map<std::string, std::string> labels;
   std::vector<std::string> cmd;              // empty: the image's
   bool host_network = true;
+  bool tty = false;  // Config.Tty: its log is then raw, not multiplexed
 };
 
 /// POST /containers/create; returns the id. Throws dockmaster::docker::engine_error.
