@@ -36,5 +36,8 @@ using job_done_atom = caf::atom_constant<caf::atom("job_done")>;
 using publish_atom = caf::atom_constant<caf::atom("publish")>;
 /// Ask the event_sink for the state of the deployment (JSON).
 using status_atom = caf::atom_constant<caf::atom("status")>;
+/// Ask the config_manager to read its config file again and apply it (or, dry run,
+/// only say what would change).
+using reload_atom = caf::atom_constant<caf::atom("reload")>;
 
 }  // namespace dockmaster::messages
