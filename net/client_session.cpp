@@ -72,7 +72,7 @@ void client_session::check_deadlines(clock::time_point now) {
 // -- reading, checking and routing -------------------------------------------------
 
 void client_session::read_request_head() {
-  settings_ = worker_.shared_settings();  // between requests: a reload applies from here
+  settings_ = worker_.shared_settings();
   const auto& settings = *settings_;
   parser_.emplace();
   parser_->header_limit(static_cast<std::uint32_t>(settings.limits.max_header_bytes));
@@ -179,6 +179,9 @@ void client_session::refuse(const request_refusal& refusal) {
 
 void client_session::route_request(const request_facts& facts) {
   auto& head = parser_->get();
+  // Taken again now that the head is here: a keep-alive connection that waited through
+  // a reload routes by the new settings. Held until the next request.
+  settings_ = worker_.shared_settings();
   const auto& settings = *settings_;
   request_.origin = std::string(facts.origin);
   request_.host_missing = facts.host_missing;

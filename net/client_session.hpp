@@ -78,8 +78,8 @@ class client_session : public std::enable_shared_from_this<client_session> {
   request_parser& parser() { return *parser_; }
   client_request& request() { return request_; }
   bool closed() const { return closed_; }
-  /// The settings of the request being served: taken from the worker when a request
-  /// starts and held until the next one, so that a reload never changes them (nor frees
+  /// The settings of the request being served: taken from the worker when its head
+  /// has been read (before routing) and held until the next one, so that a reload never changes them (nor frees
   /// the route the request points to) under a request in flight.
   const proxy_settings& settings() const { return *settings_; }
   /// The client has `timeout` for its next read or write.

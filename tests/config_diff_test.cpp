@@ -120,9 +120,12 @@ TEST(ConfigDiff, TopLevelSettingsAreListedInOrder) {
   auto diff = diff_configs(parse(base), neu);
   EXPECT_EQ(diff.settings_changed,
             (std::vector<std::string>{"cors", "hold", "timeouts", "limits", "log", "admin"}));
-  EXPECT_TRUE(diff.needs_restart.empty());
+  EXPECT_TRUE(diff.needs_restart.empty()) << diff.to_text();
   EXPECT_TRUE(diff.routes_modified.empty());
-  EXPECT_TRUE(diff.services_modified.empty());
+  // The top-level hold is the default of every service that sets none: theirs change.
+  ASSERT_EQ(diff.services_modified.size(), 2u);
+  EXPECT_EQ(diff.services_modified[0].changed, std::vector<std::string>{"hold"});
+  EXPECT_EQ(diff.services_modified[1].changed, std::vector<std::string>{"hold"});
 }
 
 TEST(ConfigDiff, ListenThreadsSchedulerDockerAndTheConnectionLimitNeedARestart) {
@@ -147,7 +150,7 @@ TEST(ConfigDiff, ListenThreadsSchedulerDockerAndTheConnectionLimitNeedARestart) 
   EXPECT_TRUE(diff.settings_changed.empty());
   EXPECT_FALSE(diff.empty());
   EXPECT_EQ(diff.needs_restart_json()[0],
-            json::parse(R"({"key": "listen", "reason": "the listening sockets are bound at start (was 127.0.0.1:8080, now 127.0.0.1:9090)"})"));
+            json::parse(R"j({"key": "listen", "reason": "the listening sockets are bound at start (was 127.0.0.1:8080, now 127.0.0.1:9090)"})j"));
 }
 
 TEST(ConfigDiff, SameRestartComparesEveryField) {

@@ -163,7 +163,7 @@ TEST(Reload, ADryRunReportsTheDifferenceExactlyAndAppliesNothing) {
                        "b": {"instances": [")" + b.host_port() + R"("]}},
           "routes": [{"prefix": "/a/", "service": "a", "strip_prefix": true}, {"prefix": "/b/", "service": "b"}]})";
   auto answer = dm.reload(next, /*dry_run=*/true);
-  auto expected = json::parse(R"({"ok": true, "dry_run": true, "error": "",
+  auto expected = json::parse(R"j({"ok": true, "dry_run": true, "error": "",
     "changes": {
       "routes": {"added": [{"prefix": "/b/", "host": "", "service": "b"}], "removed": [],
                  "modified": [{"prefix": "/a/", "host": "", "service": "a", "changed": ["strip_prefix"]}]},
@@ -172,7 +172,7 @@ TEST(Reload, ADryRunReportsTheDifferenceExactlyAndAppliesNothing) {
                                  "instances_added": [], "instances_removed": []}]},
       "settings": []},
     "needs_restart": [{"key": "listen",
-                       "reason": "the listening sockets are bound at start (was 127.0.0.1:0, now 127.0.0.1:8)"}]})");
+                       "reason": "the listening sockets are bound at start (was 127.0.0.1:0, now 127.0.0.1:8)"}]})j");
   expected["changes"]["services"]["modified"][0]["instances_added"] = {a2.host_port()};
   expected["changes"]["services"]["modified"][0]["instances_removed"] = {a.host_port()};
   EXPECT_EQ(answer, expected) << answer.dump(2);
@@ -235,7 +235,8 @@ TEST(Reload, InstancesThatStayKeepTheirHealthAndHistory) {
   }, std::chrono::seconds(10)));
   // Neither removed nor added again.
   int added = 0, removed = 0;
-  for (const auto& event : dm.status()["history"]) {
+  const auto status = dm.status();
+  for (const auto& event : status["history"]) {
     if (event["service"] != "a") continue;
     added += event["event"] == "instance_added";
     removed += event["event"] == "instance_removed";
