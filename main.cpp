@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "actors/runtime.hpp"
+#include "config/diff.hpp"
 #include "config/parse.hpp"
 #include "net/logging.hpp"
 #include "net/self_check.hpp"
@@ -18,7 +19,7 @@
 namespace {
 
 const char* usage = R"(usage: dockmaster [--config FILE] [--listen HOST:PORT]... [--admin-listen HOST:PORT]
-                  [--health-check] [--check-config FILE] [--help] [--version]
+                  [--health-check] [--check-config FILE [--against OLD]] [--help] [--version]
 
   --config FILE        run with the JSON config in FILE
   --listen HOST:PORT   listen here instead of the config's "listen" (repeatable);
@@ -33,13 +34,17 @@ const char* usage = R"(usage: dockmaster [--config FILE] [--listen HOST:PORT]...
                        public status path) and exit 0 when it answers 200, 1 otherwise
                        (for a container HEALTHCHECK)
   --check-config FILE  validate FILE, print the problem if any, and exit (0: valid)
+  --against OLD        with --check-config: also print what would change from the
+                       config in OLD to the one in FILE (what a reload would apply,
+                       and what would need a restart)
   --help               show this help
   --version            print the version
 
 Without --config, dockmaster runs the embedded default: listen on 0.0.0.0:8080,
 route /api/ to 127.0.0.1:8000 and / to 127.0.0.1:3000.
 SIGTERM or SIGINT stops accepting, lets requests in flight finish (timeouts.drain)
-and exits 0.
+and exits 0. SIGHUP reads the config file again and applies it; a config that does
+not validate is rejected and the running one stays.
 )";
 
 int fail_config(const dockmaster::config::config_error& e) {
@@ -72,6 +77,7 @@ int main(int argc, char** argv) {
   std::string config_file;
   bool check_only = false;
   bool health_check = false;
+  std::string against_file;
   std::vector<std::string> listen_args;
   std::optional<std::string> admin_listen_arg;
   for (int i = 1; i < argc; ++i) {
@@ -87,6 +93,10 @@ int main(int argc, char** argv) {
     if ((arg == "--config" || arg == "--check-config" || arg == "-c") && i + 1 < argc) {
       config_file = argv[++i];
       check_only = arg == "--check-config";
+      continue;
+    }
+    if (arg == "--against" && i + 1 < argc) {
+      against_file = argv[++i];
       continue;
     }
     if (arg == "--listen" && i + 1 < argc) {
@@ -105,31 +115,51 @@ int main(int argc, char** argv) {
     return 2;
   }
 
+  if (!against_file.empty() && !check_only) {
+    std::fprintf(stderr, "dockmaster: --against goes with --check-config\n\n%s", usage);
+    return 2;
+  }
+
+  dockmaster::config::config_overrides overrides;
   dockmaster::config::config cfg;
   try {
-    cfg = config_file.empty() ? dockmaster::config::default_config()
-                              : dockmaster::config::load_config_file(config_file);
     if (!listen_args.empty()) {
-      cfg.listen.clear();
+      overrides.listen.emplace();
       for (const auto& arg : listen_args)
-        for (auto& address : parse_listen_list(arg, "--listen")) cfg.listen.push_back(address);
+        for (auto& address : parse_listen_list(arg, "--listen")) overrides.listen->push_back(address);
     } else if (const char* env = std::getenv("DOCKMASTER_LISTEN"); env && *env) {
-      cfg.listen = parse_listen_list(env, "DOCKMASTER_LISTEN");
+      overrides.listen = parse_listen_list(env, "DOCKMASTER_LISTEN");
     }
     const char* admin_env = std::getenv("DOCKMASTER_ADMIN_LISTEN");
     if (!admin_listen_arg && admin_env && *admin_env) admin_listen_arg = admin_env;
     if (admin_listen_arg) {
       if (*admin_listen_arg == "off") {
-        cfg.admin.listen.reset();
+        overrides.admin_listen.emplace(std::nullopt);
       } else {
         auto addresses = parse_listen_list(*admin_listen_arg, "--admin-listen");
         if (addresses.size() != 1)
           throw dockmaster::config::config_error("--admin-listen", "takes one address");
-        cfg.admin.listen = addresses.front();
+        overrides.admin_listen = addresses.front();
       }
     }
+    cfg = config_file.empty() ? dockmaster::config::default_config()
+                              : dockmaster::config::load_config_file(config_file);
+    overrides.apply(cfg);
   } catch (const dockmaster::config::config_error& e) {
     return fail_config(e);
+  }
+  if (check_only && !against_file.empty()) {
+    dockmaster::config::config old;
+    try {
+      old = dockmaster::config::load_config_file(against_file);
+      overrides.apply(old);
+    } catch (const dockmaster::config::config_error& e) {
+      std::fprintf(stderr, "dockmaster: config error in %s (--against): %s\n", against_file.c_str(), e.what());
+      return 2;
+    }
+    std::printf("dockmaster: %s is valid; changes from %s:\n%s", config_file.c_str(), against_file.c_str(),
+                dockmaster::config::diff_configs(old, cfg).to_text().c_str());
+    return 0;
   }
   if (check_only) {
     std::printf("dockmaster: %s is valid\n", config_file.c_str());
@@ -155,17 +185,18 @@ int main(int argc, char** argv) {
 
   // Signals are taken synchronously by this thread; every other thread inherits the
   // blocked mask, so none of them is interrupted.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGTERM);
-  sigaddset(&stop_signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
   dockmaster::net::setup_logging(cfg.log);
   auto& log = dockmaster::net::event_log();
   try {
-    dockmaster::runtime runtime(cfg);
+    dockmaster::runtime runtime(cfg, config_file, overrides);
     runtime.start();
     auto ports = runtime.ports();
     for (std::size_t i = 0; i < cfg.listen.size(); ++i)
@@ -174,7 +205,13 @@ int main(int argc, char** argv) {
       log.info("admin listener on http://{}:{}/ (status page; /metrics, /status{})", cfg.admin.listen->host,
                runtime.admin_port(), cfg.admin.token.empty() ? "" : " with the bearer token");
     int received = 0;
-    sigwait(&stop_signals, &received);
+    for (;;) {
+      sigwait(&signals, &received);
+      if (received != SIGHUP) break;
+      // The config_manager logs the reload as an event; this says what answered it.
+      log.info("received SIGHUP, reloading {}: {}", config_file.empty() ? "(embedded default)" : config_file,
+               runtime.reload(false));
+    }
     log.info("received {}, draining", received == SIGTERM ? "SIGTERM" : "SIGINT");
     auto busy = runtime.drain();
     runtime.stop();

@@ -1,7 +1,10 @@
 #include "actors/admin_server.hpp"
 
+#include <optional>
+
 #include <boost/asio/ip/address.hpp>
 #include <caf/send.hpp>
+#include <nlohmann/json.hpp>
 
 #include "net/admin_http.hpp"
 #include "net/status_page.hpp"
@@ -14,6 +17,31 @@ namespace {
 
 /// How long the sink may take to answer before the operator gets a 503.
 constexpr std::chrono::seconds answer_timeout{5};
+/// A reload may wait for a new service's first DNS round (the config_manager gives it
+/// 30 s) and for every I/O thread to take the new settings.
+constexpr std::chrono::seconds reload_timeout{75};
+
+/// Whether `query` ("a=1&dry_run=1") asks for a dry run; nullopt: a value or a key
+/// that /reload does not know.
+std::optional<bool> dry_run_of(const std::string& query) {
+  bool dry_run = false;
+  std::size_t start = 0;
+  while (start < query.size()) {
+    auto end = query.find('&', start);
+    if (end == std::string::npos) end = query.size();
+    auto item = query.substr(start, end - start);
+    start = end + 1;
+    if (item.empty()) continue;
+    auto eq = item.find('=');
+    auto key = item.substr(0, eq);
+    auto value = eq == std::string::npos ? std::string("1") : item.substr(eq + 1);
+    if (key != "dry_run") return std::nullopt;
+    if (value == "1" || value == "true") dry_run = true;
+    else if (value == "0" || value == "false") dry_run = false;
+    else return std::nullopt;
+  }
+  return dry_run;
+}
 
 net::admin_response json_error(unsigned status, const std::string& message) {
   return {status, "application/json", R"({"error":")" + message + R"("})", {}};
@@ -26,9 +54,11 @@ admin_server_state::~admin_server_state() {
 }
 
 admin_server_impl::behavior_type admin_server(admin_server_impl::stateful_pointer<admin_server_state> self,
-                                              config::admin_config admin, event_sink_actor sink) {
+                                              config::admin_config admin, event_sink_actor sink,
+                                              config_manager_actor manager) {
   auto& state = self->state;
   state.sink = std::move(sink);
+  state.manager = std::move(manager);
   // Called on the listener's thread; a weak reference, as the listener lives in this
   // actor's state.
   caf::weak_actor_ptr me = caf::actor_cast<caf::weak_actor_ptr>(self->ctrl());
@@ -79,8 +109,25 @@ admin_server_impl::behavior_type admin_server(admin_server_impl::stateful_pointe
           ask_sink(metrics_atom::value, "text/plain; version=0.0.4; charset=utf-8");
         } else if (query.path == "/status" || query.path == "/metrics") {
           listener->respond(id, {405, "application/json", R"({"error":"method not allowed"})", {{"Allow", "GET"}}});
+        } else if (query.path == "/reload" && query.method == "POST") {
+          auto dry_run = dry_run_of(query.query);
+          if (!dry_run)
+            return listener->respond(id, json_error(400, "/reload takes only dry_run=1 (or 0)"));
+          // The answer is the config_manager's JSON; a rejected config is a 422, and
+          // the old config keeps running.
+          self->request(self->state.manager, reload_timeout, reload_atom::value, *dry_run)
+              .then(
+                  [listener, id](std::string& answer) {
+                    auto ok = nlohmann::json::parse(answer, nullptr, false).value("ok", false);
+                    listener->respond(id, {ok ? 200u : 422u, "application/json", std::move(answer), {}});
+                  },
+                  [listener, id](caf::error&) {
+                    listener->respond(id, json_error(503, "the reload did not finish in time; see the log"));
+                  });
+        } else if (query.path == "/reload") {
+          listener->respond(id, {405, "application/json", R"({"error":"method not allowed"})", {{"Allow", "POST"}}});
         } else {
-          listener->respond(id, json_error(404, "no such admin path; there are /, /status, /metrics, /health"));
+          listener->respond(id, json_error(404, "no such admin path; there are /, /status, /metrics, /health, /reload"));
         }
       },
   };

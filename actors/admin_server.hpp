@@ -22,6 +22,7 @@ struct admin_server_state {
 
   std::shared_ptr<net::admin_listener> listener;
   messages::event_sink_actor sink;
+  messages::config_manager_actor manager;
   std::uint16_t port = 0;
   /// Why admin.listen could not be bound.
   std::string bind_error;
@@ -32,11 +33,13 @@ struct admin_server_state {
 /// The operators' listener (admin.listen, loopback by default), apart from the public
 /// one: GET /metrics (Prometheus text), GET /status (the JSON of every service and
 /// instance), GET / (the status page), GET /health (200 while dockmaster runs; the
-/// image's HEALTHCHECK). Its own thread serves the connections; what needs the
+/// image's HEALTHCHECK), POST /reload (and ?dry_run=1: what would change), asked of the
+/// config_manager. Its own thread serves the connections; what needs the
 /// deployment's state comes here as an admin_query and is asked of the event sink, so
 /// that nothing is shared and a slow scrape never touches the proxy's I/O threads.
 messages::admin_server_impl::behavior_type admin_server(
     messages::admin_server_impl::stateful_pointer<admin_server_state> self,
-    config::admin_config admin, messages::event_sink_actor sink);
+    config::admin_config admin, messages::event_sink_actor sink,
+    messages::config_manager_actor manager);
 
 }  // namespace dockmaster::actors

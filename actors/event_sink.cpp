@@ -122,6 +122,18 @@ json rates_json(const event_sink_state& state, const std::string& service) {
   return (found != state.rates.end() ? found->second : rate_history{}).to_json(rate_history::clock::now());
 }
 
+json config_json(const event_sink_state::config_status& c) {
+  return {{"generation", c.generation},
+          {"source", c.source},
+          {"digest", c.digest},
+          {"loaded_at", c.loaded_at},
+          {"reloads", {{"ok", c.reloads_ok}, {"failed", c.reloads_failed}}},
+          {"last_success_unix", c.last_success_unix},
+          {"last_reload_at", c.last_reload_at},
+          {"last_error", c.last_error},
+          {"needs_restart", json::parse(c.needs_restart_json, nullptr, false)}};
+}
+
 /// Every configured service with its instances and stats, and the history, as JSON.
 std::string render_status(const event_sink_state& state) {
   json services = json::object();
@@ -154,7 +166,8 @@ std::string render_status(const event_sink_state& state) {
   }
   json history = json::array();
   for (const auto& line : state.history) history.push_back(json::parse(line));
-  return json{{"services", services}, {"history", history}}.dump();
+  return json{{"config", config_json(state.config_state)}, {"services", services}, {"history", history}}
+      .dump();
 }
 
 }  // namespace
@@ -347,6 +360,44 @@ event_sink_impl::behavior_type event_sink(event_sink_impl::stateful_pointer<even
             break;
         }
         remember(state, event.instance, std::move(record));
+        publish();
+      },
+      [self, publish](config_update& update) {
+        // A service that is gone leaves the status; its instances were removed by its
+        // proxy, and its counters go with it.
+        auto& state = self->state;
+        state.services = update.config->services;
+        auto drop_gone = [&state](auto& by_service) {
+          for (auto it = by_service.begin(); it != by_service.end();)
+            it = state.services.count(it->first) ? std::next(it) : by_service.erase(it);
+        };
+        drop_gone(state.stats);
+        drop_gone(state.rates);
+        drop_gone(state.connections_by_thread);
+        publish();
+      },
+      [self, publish](config_reloaded& event) {
+        auto& c = self->state.config_state;
+        if (event.at_start || (event.ok && !event.dry_run)) {
+          c.generation = event.generation;
+          c.source = event.source;
+          c.digest = event.digest;
+          c.loaded_at = event.loaded_at;
+          c.needs_restart_json = event.needs_restart_json.empty() ? "[]" : event.needs_restart_json;
+        }
+        if (!event.at_start && !event.dry_run) {
+          c.last_reload_at = net::utc_timestamp();
+          if (event.ok) {
+            ++c.reloads_ok;
+            c.last_success_unix = std::chrono::duration_cast<std::chrono::seconds>(
+                                      std::chrono::system_clock::now().time_since_epoch())
+                                      .count();
+            c.last_error.clear();
+          } else {
+            ++c.reloads_failed;
+            c.last_error = event.error;
+          }
+        }
         publish();
       },
       [self](status_atom) -> std::string { return render_status(self->state); },

@@ -46,6 +46,20 @@ struct event_sink_state {
   /// The latest events, oldest first, as JSON lines.
   std::deque<std::string> history;
   std::size_t history_limit = 500;
+  /// The config in force and how its reloads went: "config" in the status.
+  struct config_status {
+    std::uint64_t generation = 0;  // 1 at start, +1 per applied reload
+    std::string source;            // the file, or "embedded default"
+    std::string digest;            // FNV-1a 64 of its bytes
+    std::string loaded_at;
+    std::uint64_t reloads_ok = 0;      // applied (dry runs not counted)
+    std::uint64_t reloads_failed = 0;  // rejected (dry runs not counted)
+    std::int64_t last_success_unix = 0;  // seconds; 0: no reload applied yet
+    std::string last_reload_at;  // the latest reload, applied or rejected
+    std::string last_error;      // why the latest reload was rejected; empty after a success
+    std::string needs_restart_json = "[]";  // what the config in force left for a restart
+  };
+  config_status config_state;
   /// Counts arrived that the published status does not show yet (published at most
   /// once a second, so that a thousand probes a second do not render a thousand times).
   bool publish_due = false;
@@ -59,7 +73,8 @@ struct event_sink_state {
 /// health change and supervisor event becomes a structured log line, updates the
 /// current state of its instance and joins a bounded history; probes and the I/O
 /// threads' traffic counts feed the stats of DOCKMASTER_SERVICE_STATS. `status`
-/// answers with all of it as JSON, and every change is sent to the acceptor, whose I/O
+/// answers with all of it as JSON (with the config in force and its reloads under
+/// "config", from config_reloaded; a config_update brings the services of a reload), and every change is sent to the acceptor, whose I/O
 /// threads serve it on the status path.
 /// Whether a service has health checks (else its instances are "not_checked", always in
 /// rotation).

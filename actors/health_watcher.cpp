@@ -125,6 +125,15 @@ health_watcher_impl::behavior_type health_watcher(
           self->delayed_send(self, std::chrono::duration_cast<milliseconds>(earliest - now),
                              probe_atom::value, instance.id, instance.schedule);
       },
+      [self](config_update& update) {
+        // New probe settings (path, interval, timeout, thresholds) apply from each
+        // instance's next probe. Its state and streak stay: a healthy instance is not
+        // taken out of rotation by a reload; new thresholds judge from its next change
+        // (a tracker is made anew only when an instance is added or judged afresh).
+        auto found = update.config->services.find(self->state.service.name);
+        if (found == update.config->services.end()) return;  // its proxy retires it
+        self->state.service = found->second;
+      },
       [self, start_probe, tell_everyone](judge_afresh& request) {
         auto& state = self->state;
         auto key = request.instance.endpoint();

@@ -94,6 +94,7 @@ http_acceptor_impl::behavior_type http_acceptor(
     if (auto strong = me.lock())
       caf::anon_send(caf::actor_cast<http_acceptor_impl>(strong), std::move(report));
   };
+  state.settings = settings;
   for (std::size_t i = 0; i < cfg.actor_system.io_threads; ++i)
     state.workers.push_back(std::make_shared<net::proxy_worker>(settings));
   report_connection_limit(cfg, *settings);
@@ -135,6 +136,18 @@ http_acceptor_impl::behavior_type http_acceptor(
       [self](upstream_failure& failure) {
         auto found = self->state.proxies.find(failure.service);
         if (found != self->state.proxies.end()) self->send(found->second, std::move(failure));
+      },
+      [self](config_update& update) {
+        // Listen addresses and thread counts stay (only a restart changes them); every
+        // thread takes the rest between requests.
+        auto& state = self->state;
+        const auto& cfg = *update.config;
+        auto settings = std::make_shared<const net::proxy_settings>(cfg, *state.settings);
+        state.settings = settings;
+        state.drain_timeout = cfg.timeouts.drain;
+        for (auto it = state.proxies.begin(); it != state.proxies.end();)
+          it = cfg.services.count(it->first) ? std::next(it) : state.proxies.erase(it);
+        for (auto& worker : state.workers) worker->update_settings(settings);
       },
       [self](status_snapshot& snapshot) {
         auto shared = std::make_shared<const std::string>(std::move(snapshot.json));

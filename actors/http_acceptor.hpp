@@ -15,6 +15,7 @@
 
 namespace dockmaster::net {
 class proxy_worker;
+struct proxy_settings;
 }
 
 namespace dockmaster::actors {
@@ -26,6 +27,8 @@ struct http_acceptor_state {
   // shared_ptr: destructible where proxy_worker is an incomplete type.
   std::vector<std::shared_ptr<net::proxy_worker>> workers;
   std::vector<std::thread> threads;
+  /// The settings in force; a reload builds the next ones from them.
+  std::shared_ptr<const net::proxy_settings> settings;
   std::vector<std::uint16_t> ports;
   /// Why a listen address could not be bound (then nothing is served).
   std::string bind_error;

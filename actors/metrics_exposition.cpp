@@ -282,12 +282,15 @@ std::string render_metrics(const event_sink_state& state) {
   }
   {
     family f(out, "dockmaster_config_reloads_total", "counter", "Config reloads, by result.");
-    f.sample(label("result", "success"), 0);
-    f.sample(label("result", "failure"), 0);
+    f.sample(label("result", "success"), static_cast<double>(state.config_state.reloads_ok));
+    f.sample(label("result", "failure"), static_cast<double>(state.config_state.reloads_failed));
   }
+  // The start counts as the first successful load, as Prometheus's own metric does.
+  const auto& config_state = state.config_state;
   family(out, "dockmaster_config_last_reload_success_timestamp_seconds", "gauge",
-         "When the config running now was loaded, since the Unix epoch.")
-      .sample("", state.config_loaded_unix_ms / 1e3);
+         "When the config running now was loaded (at start or by a reload), since the Unix epoch.")
+      .sample("", config_state.last_success_unix ? static_cast<double>(config_state.last_success_unix)
+                                                 : state.config_loaded_unix_ms / 1e3);
   family(out, "dockmaster_build_info", "gauge", "Always 1; the version is a label.")
       .sample(label("version", DOCKMASTER_VERSION), 1);
   render_process(out);

@@ -2,6 +2,7 @@
 
 #include <caf/actor_system.hpp>
 
+#include "config/diff.hpp"
 #include "net/logging.hpp"
 
 namespace dockmaster::actors {
@@ -151,6 +152,11 @@ restart_supervisor_impl::behavior_type restart_supervisor(
     if (found == state.instances.end()) return;
     auto& record = found->second;
     auto service = state.services.find(id.service);
+    if (record.policy_stale && service != state.services.end() && record.policy &&
+        !record.policy->in_progress()) {
+      record.policy = std::make_unique<restart_policy>(service->second.restart);
+      record.policy_stale = false;
+    }
     if (service == state.services.end() ||
         service->second.restart.executor == config::restart_executor::none || !record.policy ||
         !record.unhealthy)
@@ -321,6 +327,34 @@ restart_supervisor_impl::behavior_type restart_supervisor(
           }
           identify(record);
           if (was_handled) report(change.instance, event_kind::recovered, "healthy again");
+        }
+      },
+      [self, tell_proxy](config_update& update) {
+        auto& state = self->state;
+        auto before = std::move(state.services);
+        state.services = update.config->services;
+        for (auto it = state.watchers.begin(); it != state.watchers.end();)
+          it = state.services.count(it->first) ? std::next(it) : state.watchers.erase(it);
+        for (auto it = state.proxies.begin(); it != state.proxies.end();)
+          it = state.services.count(it->first) ? std::next(it) : state.proxies.erase(it);
+        // The instances of a removed service are removed by its proxy, which retires.
+        for (auto& [id, record] : state.instances) {
+          auto now = state.services.find(id.service);
+          auto then = before.find(id.service);
+          if (now == state.services.end() || then == before.end() ||
+              config::same_restart(now->second.restart, then->second.restart))
+            continue;
+          record.policy_stale = true;
+          if (record.policy && record.policy->in_progress()) continue;  // after that restart
+          record.retry = 0;  // a backoff of the old policy is void
+          // A new policy has not given up: the instance is expected back again.
+          if (record.given_up_reported) tell_proxy(heal_outlook{id, true});
+          record.given_up_reported = false;
+          if (record.unhealthy) state.consider(id);  // under the new policy, now
+          else {
+            record.policy = std::make_unique<restart_policy>(now->second.restart);
+            record.policy_stale = false;
+          }
         }
       },
       [self](retry_atom, instance_id& id, std::uint64_t number) {

@@ -47,6 +47,9 @@ struct restart_supervisor_state {
     /// instance turns healthy (that boot time goes into its service's boot_history) or
     /// unhealthy again (that restart did not bring it up: nothing to learn).
     std::optional<restart_policy::clock::time_point> judged_afresh_at;
+    /// A reload changed the service's restart section while a restart ran: the new
+    /// policy takes over once that restart has ended.
+    bool policy_stale = false;
   };
   std::map<messages::instance_id, instance_record> instances;
   std::uint64_t next_number = 0;  // for generations and retry timers
@@ -64,7 +67,10 @@ struct restart_supervisor_state {
 /// retries end with it. Each restart names the container that served the instance, so
 /// that a replacement is never restarted in its place. After a restart that ran, the
 /// instance's watcher judges it afresh with a grace (restart_grace.hpp) within which
-/// failures do not count until it turns healthy. Its time is the actor clock's.
+/// failures do not count until it turns healthy. A reload (config_update) that changes
+/// a service's restart section gives its instances a fresh policy (a running restart
+/// ends under the old one first); instances of other services keep theirs, with their
+/// backoff and count. Its time is the actor clock's.
 messages::restart_supervisor_impl::behavior_type restart_supervisor(
     messages::restart_supervisor_impl::stateful_pointer<restart_supervisor_state> self,
     std::map<std::string, config::service_config> services,

@@ -9,6 +9,7 @@
 #include <caf/scoped_actor.hpp>
 
 #include "actors/admin_server.hpp"
+#include "actors/config_manager.hpp"
 #include "actors/docker_engine.hpp"
 #include "actors/event_sink.hpp"
 #include "actors/http_acceptor.hpp"
@@ -42,13 +43,17 @@ class system_config : public caf::actor_system_config {
 }  // namespace
 
 struct runtime::impl {
-  explicit impl(config::config c) : cfg(std::move(c)), caf_config(cfg.actor_system), system(caf_config) {}
+  impl(config::config c, std::string file, config::config_overrides o)
+      : cfg(std::move(c)), config_file(std::move(file)), overrides(std::move(o)),
+        caf_config(cfg.actor_system), system(caf_config) {}
 
   config::config cfg;
+  std::string config_file;
+  config::config_overrides overrides;
   system_config caf_config;
   caf::actor_system system;
   http_acceptor_actor acceptor;
-  std::vector<upstream_proxy_actor> proxies;
+  config_manager_actor manager;  // owns the proxies
   event_sink_actor sink;
   admin_server_actor admin;
   restart_supervisor_actor supervisor;
@@ -62,7 +67,8 @@ struct runtime::impl {
   bool stopped = false;
 };
 
-runtime::runtime(config::config cfg) : impl_(std::make_unique<impl>(std::move(cfg))) {}
+runtime::runtime(config::config cfg, std::string config_file, config::config_overrides overrides)
+    : impl_(std::make_unique<impl>(std::move(cfg), std::move(config_file), std::move(overrides))) {}
 
 runtime::~runtime() { stop(); }
 
@@ -83,44 +89,35 @@ void runtime::start() {
     stop();
     throw std::runtime_error(failure);
   }
-  bool any_health = false, any_docker = false;
-  for (const auto& [name, service] : d.cfg.services) {
-    any_health |= service.health.kind != config::probe_kind::none;
+  bool any_docker = false;
+  for (const auto& [name, service] : d.cfg.services)
     any_docker |= service.restart.executor == config::restart_executor::docker;
-  }
   d.sink = d.system.spawn(actors::event_sink, d.cfg.services, d.acceptor);
+  // Both executors and the prober run whatever the config asks, so that a reload may
+  // add a service that needs them. Each costs an idle actor; the prober a thread.
+  auto socket = docker::engine_client::socket_path_from(d.cfg.docker.socket);
+  if (any_docker) net::event_log().info("restarts run through the Docker engine at {}", socket);
+  d.docker = d.system.spawn(actors::docker_engine, socket);
+  // The output kept of a command: its tail, as much as of a docker exec.
+  d.local = d.system.spawn(actors::local_executor, docker::exec_options{}.output_limit);
+  d.supervisor = d.system.spawn(actors::restart_supervisor, d.cfg.services, d.docker, d.local, d.sink);
+  d.prober = std::make_shared<net::health_prober>();
+  d.manager = d.system.spawn(actors::config_manager, d.cfg, d.config_file, d.overrides, d.acceptor,
+                             d.supervisor, d.sink, std::shared_ptr<net::probe_runner>(d.prober));
+  // Wait for each service's first resolution, then until every I/O thread has it, so
+  // that the first request finds its instances.
+  caf::scoped_actor self{d.system};
+  self->request(d.manager, caf::infinite, sync_atom::value).receive([](bool) {}, [](caf::error&) {});
   if (d.cfg.admin.listen) {
-    d.admin = d.system.spawn(actors::admin_server, d.cfg.admin, d.sink);
-    {
-      caf::scoped_actor self{d.system};
-      self->request(d.admin, caf::infinite, listening_atom::value)
-          .receive([&](std::uint16_t port) { d.admin_port = port; },
-                   [&](caf::error& err) { failure = d.system.render(err); });
-    }
+    d.admin = d.system.spawn(actors::admin_server, d.cfg.admin, d.sink, d.manager);
+    self->request(d.admin, caf::infinite, listening_atom::value)
+        .receive([&](std::uint16_t port) { d.admin_port = port; },
+                 [&](caf::error& err) { failure = d.system.render(err); });
     if (!failure.empty()) {
       stop();
       throw std::runtime_error(failure);
     }
   }
-  if (any_docker) {
-    auto socket = docker::engine_client::socket_path_from(d.cfg.docker.socket);
-    net::event_log().info("restarts run through the Docker engine at {}", socket);
-    d.docker = d.system.spawn(actors::docker_engine, socket);
-  }
-  // The output kept of a command: its tail, as much as of a docker exec.
-  d.local = d.system.spawn(actors::local_executor, docker::exec_options{}.output_limit);
-  d.supervisor = d.system.spawn(actors::restart_supervisor, d.cfg.services, d.docker, d.local, d.sink);
-  if (any_health) d.prober = std::make_shared<net::health_prober>();
-  for (const auto& [name, service] : d.cfg.services)
-    d.proxies.push_back(d.system.spawn(actors::upstream_proxy, service, d.acceptor, d.supervisor,
-                                       d.sink, d.prober));
-  // Wait for each service's first resolution, then until every I/O thread has it, so
-  // that the first request finds its instances.
-  caf::scoped_actor self{d.system};
-  for (auto& proxy : d.proxies)
-    self->request(proxy, caf::infinite, get_atom::value)
-        .receive([](instance_set&) {}, [](caf::error&) {});
-  self->request(d.acceptor, caf::infinite, sync_atom::value).receive([](bool) {}, [](caf::error&) {});
 }
 
 std::vector<std::uint16_t> runtime::ports() const { return impl_->ports; }
@@ -145,14 +142,15 @@ void runtime::stop() {
   d.stopped = true;
   {
     caf::scoped_actor self{d.system};
-    for (auto& proxy : d.proxies) self->send_exit(proxy, caf::exit_reason::user_shutdown);
+    // The config_manager ends the proxies it owns.
+    if (d.manager) self->send_exit(d.manager, caf::exit_reason::user_shutdown);
     if (d.acceptor) self->send_exit(d.acceptor, caf::exit_reason::user_shutdown);
     for (caf::actor_addr addr : {d.admin.address(), d.sink.address(), d.supervisor.address(),
                                  d.docker.address(), d.local.address()})
       if (addr) self->send_exit(addr, caf::exit_reason::user_shutdown);
   }
-  d.proxies.clear();
   d.admin = nullptr;
+  d.manager = nullptr;
   d.sink = nullptr;
   d.supervisor = nullptr;
   d.docker = nullptr;
@@ -171,5 +169,24 @@ std::string runtime::status_json() {
       .receive([&](std::string& json) { status = std::move(json); }, [](caf::error&) {});
   return status;
 }
+
+std::string runtime::reload(bool dry_run) {
+  auto& d = *impl_;
+  if (!d.manager || d.stopped)
+    return R"({"ok":false,"dry_run":)" + std::string(dry_run ? "true" : "false") +
+           R"(,"changes":{},"needs_restart":[],"error":"not running"})";
+  std::string answer;
+  caf::scoped_actor self{d.system};
+  self->request(d.manager, caf::infinite, reload_atom::value, dry_run)
+      .receive([&](std::string& json) { answer = std::move(json); },
+               [&](caf::error& err) {
+                 answer = R"({"ok":false,"dry_run":)" + std::string(dry_run ? "true" : "false") +
+                          R"(,"changes":{},"needs_restart":[],"error":")" +
+                          net::json_escape(d.system.render(err)) + R"("})";
+               });
+  return answer;
+}
+
+messages::config_manager_actor runtime::config_manager() const { return impl_->manager; }
 
 }  // namespace dockmaster

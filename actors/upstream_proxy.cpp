@@ -4,6 +4,7 @@
 
 #include <boost/asio/ip/address.hpp>
 #include <caf/actor_system.hpp>
+#include <caf/exit_reason.hpp>
 
 #include "actors/dns_lookup.hpp"
 #include "actors/health_watcher.hpp"
@@ -86,20 +87,24 @@ upstream_proxy_impl::behavior_type upstream_proxy(
   self->state.acceptor = std::move(acceptor);
   self->state.supervisor = supervisor;
   self->state.sink = sink;
-  if (self->state.service.health.kind != config::probe_kind::none && prober) {
+  self->state.prober = std::move(prober);
+
+  // Starts the watcher (with health checks) and introduces the proxy to those who
+  // report to it about its instances.
+  auto start_watcher = [self] {
+    auto& state = self->state;
+    if (state.service.health.kind == config::probe_kind::none || !state.prober) return;
     // Linked: the watcher ends with its proxy.
-    self->state.watcher =
-        self->spawn<caf::linked>(health_watcher, self->state.service, std::move(prober),
-                                 upstream_proxy_actor{self}, supervisor, sink);
+    state.watcher = self->spawn<caf::linked>(health_watcher, state.service, state.prober,
+                                             upstream_proxy_actor{self}, state.supervisor, state.sink);
     // So that the I/O threads' reports of failed requests reach the watcher.
-    if (self->state.acceptor)
-      self->send(self->state.acceptor, register_atom::value, self->state.service.name,
-                 upstream_proxy_actor{self});
+    if (state.acceptor)
+      self->send(state.acceptor, register_atom::value, state.service.name, upstream_proxy_actor{self});
     // So that the supervisor can say when it gives up on an instance.
-    if (supervisor)
-      self->send(supervisor, register_atom::value, self->state.service.name,
-                 upstream_proxy_actor{self});
-  }
+    if (state.supervisor)
+      self->send(state.supervisor, register_atom::value, state.service.name, upstream_proxy_actor{self});
+  };
+  start_watcher();
 
   // The addresses that left the set and those that joined it, to everyone who tracks
   // instances. An instance is its address and port: one that moved from one
@@ -168,7 +173,60 @@ upstream_proxy_impl::behavior_type upstream_proxy(
 
   self->send(self, resolve_atom::value);
 
+  // Removed from the config by a reload: every instance leaves, everywhere, then the
+  // proxy (and with it its watcher) ends.
+  auto retire = [self, announce_changes] {
+    auto& state = self->state;
+    net::event_log().info("service {}: removed from the config, its instances leave", state.service.name);
+    instance_set empty;
+    empty.service = state.service.name;
+    announce_changes(state.ever_published ? state.published : instance_set{}, empty);
+    self->send(state.acceptor, empty);
+    for (auto& promise : state.waiting_for_first_round) promise.deliver(empty);
+    state.waiting_for_first_round.clear();
+    self->quit(caf::exit_reason::user_shutdown);
+  };
+
+  auto reconfigure = [self, start_watcher, resolve_all](const config::service_config& service) {
+    auto& state = self->state;
+    const bool was_checked = state.service.health.kind != config::probe_kind::none;
+    const bool checked = service.health.kind != config::probe_kind::none;
+    state.service = service;
+    if (was_checked && !checked && state.watcher) {
+      // Without health checks every instance is in rotation.
+      self->unlink_from(state.watcher);
+      self->send_exit(state.watcher, caf::exit_reason::user_shutdown);
+      state.watcher = nullptr;
+      state.healthy.clear();
+    } else if (!was_checked && checked) {
+      // The instances that served until now stay in rotation until their probes judge
+      // them; one added later takes no traffic before it has passed.
+      start_watcher();
+      for (const auto& i : state.published.instances) {
+        state.healthy[i.address + ":" + std::to_string(i.port)] = true;
+        if (state.watcher)
+          self->send(state.watcher, instance_added{{state.service.name, i.configured, i.address, i.port}});
+      }
+    }
+    // Names no longer configured drop their addresses (the set is built from the
+    // configured names anyway).
+    for (auto it = state.addresses.begin(); it != state.addresses.end();) {
+      bool configured = std::any_of(state.service.instances.begin(), state.service.instances.end(),
+                                    [&](const auto& hp) { return label(hp) == it->first; });
+      it = configured ? std::next(it) : state.addresses.erase(it);
+    }
+    resolve_all();  // publishes the new set; what joined or left is announced
+  };
+
   return {
+      [self, retire, reconfigure](config_update& update) {
+        auto found = update.config->services.find(self->state.service.name);
+        if (found == update.config->services.end()) return retire();
+        if (self->state.watcher && found->second.health.kind != config::probe_kind::none &&
+            self->state.service.health.kind != config::probe_kind::none)
+          self->send(self->state.watcher, update);  // new probe settings, same trackers
+        reconfigure(found->second);
+      },
       [self, resolve_all](resolve_atom) {
         resolve_all();
         self->delayed_send(self, self->state.service.resolve_interval, resolve_atom::value);

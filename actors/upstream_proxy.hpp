@@ -27,6 +27,8 @@ struct upstream_proxy_state {
   /// Told of every instance that comes or goes (may be null).
   messages::restart_supervisor_actor supervisor;
   messages::event_sink_actor sink;
+  /// Kept for a watcher started by a reload that adds health checks.
+  std::shared_ptr<net::probe_runner> prober;
   /// Health per address ("address:port") from the watcher; absent: not probed yet.
   std::map<std::string, bool> healthy;
   /// Addresses ("address:port") the supervisor has given up on: not expected back.
@@ -50,7 +52,10 @@ struct upstream_proxy_state {
 /// a bit changes. Each address that joins or leaves the set is announced as
 /// instance_added / instance_removed to the supervisor, the event sink and the
 /// watcher (in that order: the watcher's reports must not overtake the news). With health checks, a new address takes no traffic until it has
-/// passed its probes. The requests themselves are served on the I/O threads from that
+/// passed its probes. A reload (config_update) gives it its service's new config: the
+/// addresses that stay keep their health, those added or removed are announced as
+/// above; without its service, it announces every instance removed, leaves the
+/// acceptor an empty set and ends. The requests themselves are served on the I/O threads from that
 /// set, so that this actor is never on a request's path.
 messages::upstream_proxy_impl::behavior_type upstream_proxy(
     messages::upstream_proxy_impl::stateful_pointer<upstream_proxy_state> self,

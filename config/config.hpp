@@ -250,4 +250,18 @@ struct config {
   admin_config admin;
 };
 
+/// What the command line or the environment (--listen, --admin-listen) puts over the
+/// file's values: at start and on every reload, so that a reload never sees them as
+/// changed.
+struct config_overrides {
+  std::optional<std::vector<host_port>> listen;
+  /// Set: replaces admin.listen (an empty value inside turns the listener off).
+  std::optional<std::optional<host_port>> admin_listen;
+
+  void apply(config& cfg) const {
+    if (listen) cfg.listen = *listen;
+    if (admin_listen) cfg.admin.listen = *admin_listen;
+  }
+};
+
 }  // namespace dockmaster::config

@@ -691,7 +691,7 @@ config parse_config(const json& document) {
   return result;
 }
 
-config load_config_file(const std::string& file_name) {
+std::string read_config_file(const std::string& file_name) {
   // C stdio rather than a stream: it reports why a read failed through errno, also for
   // a file that opens but cannot be read (a directory).
   std::unique_ptr<std::FILE, int (*)(std::FILE*)> file(std::fopen(file_name.c_str(), "rb"),
@@ -704,6 +704,10 @@ config load_config_file(const std::string& file_name) {
   if (!file || std::ferror(file.get())) {
     throw config_error("", "cannot read " + file_name + ": " + std::strerror(errno));
   }
+  return text;
+}
+
+config parse_config_text(const std::string& text, const std::string& file_name) {
   json document;
   try {
     document = json::parse(text);
@@ -711,6 +715,10 @@ config load_config_file(const std::string& file_name) {
     throw config_error("", "invalid JSON in " + file_name + ": " + e.what());
   }
   return parse_config(document);
+}
+
+config load_config_file(const std::string& file_name) {
+  return parse_config_text(read_config_file(file_name), file_name);
 }
 
 }  // namespace dockmaster::config

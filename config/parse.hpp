@@ -31,6 +31,12 @@ config parse_config(const nlohmann::json& document);
 /// too (path "" and the parser's message with line and column).
 config load_config_file(const std::string& file_name);
 
+/// The two halves of load_config_file, for a caller that also wants the bytes (the
+/// digest of a reload): the file's content (config_error when it cannot be read), and
+/// the config parsed from it (`file_name` only names it in a JSON syntax error).
+std::string read_config_file(const std::string& file_name);
+config parse_config_text(const std::string& text, const std::string& file_name);
+
 /// The config used when no file is given: listen on 0.0.0.0:8080, `/api/` to
 /// 127.0.0.1:8000, `/` to 127.0.0.1:3000, no prefix strip.
 config default_config();

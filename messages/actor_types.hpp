@@ -14,6 +14,7 @@
 
 #include "messages/admin_messages.hpp"
 #include "messages/atoms.hpp"
+#include "messages/config_messages.hpp"
 #include "messages/health_messages.hpp"
 #include "messages/stats.hpp"
 #include "messages/upstream_messages.hpp"
@@ -30,6 +31,8 @@ using event_sink_actor = caf::typed_actor<
     caf::reacts_to<probe_result>,  // every probe, for the counters and latest latency
     caf::reacts_to<supervisor_event>,
     caf::reacts_to<traffic_report>,  // an I/O thread's counts, through the acceptor
+    caf::reacts_to<config_update>,    // the services of a reloaded config
+    caf::reacts_to<config_reloaded>,  // from the config_manager
     caf::replies_to<status_atom>::with<std::string>,
     caf::replies_to<metrics_atom>::with<std::string>>;  // Prometheus text
 
@@ -43,6 +46,7 @@ using upstream_proxy_actor = caf::typed_actor<
     caf::reacts_to<health_changed>,    // from its health_watcher
     caf::reacts_to<upstream_failure>,  // from the acceptor; passed on to its health_watcher
     caf::reacts_to<heal_outlook>,      // from the restart_supervisor
+    caf::reacts_to<config_update>,     // a reload; without its service, the proxy retires
     caf::replies_to<get_atom>::with<instance_set>>;
 
 using upstream_proxy_impl = upstream_proxy_actor::extend<
@@ -56,6 +60,7 @@ using http_acceptor_actor = caf::typed_actor<
     caf::reacts_to<register_atom, std::string, upstream_proxy_actor>,  // service, its proxy
     caf::reacts_to<register_atom, event_sink_actor>,  // where the traffic counts go
     caf::reacts_to<status_snapshot>,
+    caf::reacts_to<config_update>,  // new settings for every I/O thread
     caf::replies_to<sync_atom>::with<bool>,
     caf::replies_to<listening_atom>::with<std::vector<std::uint16_t>>,
     caf::replies_to<drain_atom>::with<drain_result>>;
@@ -73,7 +78,8 @@ using health_watcher_actor = caf::typed_actor<
     caf::reacts_to<instance_added>,
     caf::reacts_to<instance_removed>,
     caf::reacts_to<upstream_failure>,  // probe that instance now
-    caf::reacts_to<judge_afresh>>;     // from the supervisor
+    caf::reacts_to<judge_afresh>,      // from the supervisor
+    caf::reacts_to<config_update>>;    // from its proxy: new probe settings
 
 using health_watcher_impl = health_watcher_actor::extend<
     caf::reacts_to<probe_atom, instance_id, std::uint64_t>,  // timer, with its schedule number
@@ -96,10 +102,20 @@ using restart_supervisor_actor = caf::typed_actor<
     caf::reacts_to<register_atom, std::string, upstream_proxy_actor>,  // service, its proxy
     caf::reacts_to<instance_added>,
     caf::reacts_to<instance_removed>,
-    caf::reacts_to<health_changed>>;
+    caf::reacts_to<health_changed>,
+    caf::reacts_to<config_update>>;  // new restart policies
 
 using restart_supervisor_impl = restart_supervisor_actor::extend<
     caf::reacts_to<retry_atom, instance_id, std::uint64_t>>;  // backoff timer, with its number
+
+/// Owns the config in force and the file it came from, and the upstream_proxy of each
+/// service. `reload` reads the file again, validates it, says what changes and, unless
+/// it is a dry run, applies it; the answer is JSON: {"ok","dry_run","changes",
+/// "needs_restart","error"}. `sync` answers once every service has its first
+/// instance set and every I/O thread has it (after start, and after a reload).
+using config_manager_actor = caf::typed_actor<
+    caf::replies_to<reload_atom, bool>::with<std::string>,  // dry_run
+    caf::replies_to<sync_atom>::with<bool>>;
 
 /// The operators' listener: /metrics, /status, the status page, /reload.
 using admin_server_actor = caf::typed_actor<

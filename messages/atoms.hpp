@@ -38,5 +38,8 @@ using publish_atom = caf::atom_constant<caf::atom("publish")>;
 using status_atom = caf::atom_constant<caf::atom("status")>;
 /// Ask the event_sink for the Prometheus text exposition of its stats.
 using metrics_atom = caf::atom_constant<caf::atom("metrics")>;
+/// Ask the config_manager to read its config file again and apply it (or, dry run,
+/// only say what would change).
+using reload_atom = caf::atom_constant<caf::atom("reload")>;
 
 }  // namespace dockmaster::messages

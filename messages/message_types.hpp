@@ -31,6 +31,8 @@ inline void add_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<traffic_delta>("traffic_delta");
   cfg.add_message_type<traffic_report>("traffic_report");
   cfg.add_message_type<admin_query>("admin_query");
+  cfg.add_message_type<config_reloaded>("config_reloaded");
+  // config_update is local only (CAF_ALLOW_UNSAFE_MESSAGE_TYPE): never serialized.
 }
 
 }  // namespace dockmaster::messages

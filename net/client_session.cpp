@@ -34,7 +34,7 @@ bool holds_complete_head(const beast::flat_buffer& buffer) {
 }  // namespace
 
 client_session::client_session(proxy_worker& worker, asio::ip::tcp::socket socket)
-    : worker_(worker), client_(std::move(socket)) {
+    : worker_(worker), settings_(worker.shared_settings()), client_(std::move(socket)) {
   beast::error_code ec;
   auto peer = client_.remote_endpoint(ec);
   client_address_ = ec ? "-" : peer.address().to_string();
@@ -72,7 +72,8 @@ void client_session::check_deadlines(clock::time_point now) {
 // -- reading, checking and routing -------------------------------------------------
 
 void client_session::read_request_head() {
-  const auto& settings = worker_.settings();
+  settings_ = worker_.shared_settings();
+  const auto& settings = *settings_;
   parser_.emplace();
   parser_->header_limit(static_cast<std::uint32_t>(settings.limits.max_header_bytes));
   parser_->body_limit(settings.limits.max_body_bytes);
@@ -100,7 +101,7 @@ void client_session::on_request_bytes(beast::error_code ec, std::size_t bytes) {
   buffer_.commit(bytes);
   if (idle_ && buffer_.size() > 0) {
     idle_ = false;  // a request has begun: the header timeout, not the idle one
-    arm(worker_.settings().timeouts.client_header);
+    arm(settings().timeouts.client_header);
   }
   if (ec) {
     if (!parser_->got_some() && buffer_.size() == 0) {
@@ -178,7 +179,10 @@ void client_session::refuse(const request_refusal& refusal) {
 
 void client_session::route_request(const request_facts& facts) {
   auto& head = parser_->get();
-  const auto& settings = worker_.settings();
+  // Taken again now that the head is here: a keep-alive connection that waited through
+  // a reload routes by the new settings. Held until the next request.
+  settings_ = worker_.shared_settings();
+  const auto& settings = *settings_;
   request_.origin = std::string(facts.origin);
   request_.host_missing = facts.host_missing;
   if (facts.asterisk_form) {
@@ -234,7 +238,7 @@ void client_session::route_request(const request_facts& facts) {
 void client_session::send_continue_then_forward() {
   static const std::string continue_line = "HTTP/1.1 100 Continue\r\n\r\n";
   // Under the client's deadline: a client that never reads cannot hold the thread.
-  arm(worker_.settings().timeouts.client_header);
+  arm(settings().timeouts.client_header);
   asio::async_write(client_, asio::buffer(continue_line),
                     [self = shared_from_this()](beast::error_code ec, std::size_t) {
                       if (self->closed_) return;
@@ -260,7 +264,7 @@ void client_session::write_answer(std::shared_ptr<Response> response) {
   response->set(http::field::server, "dockmaster");
   response->keep_alive(request_.keep_alive);
   response->prepare_payload();
-  arm(worker_.settings().timeouts.client_idle);
+  arm(settings().timeouts.client_idle);
   http::async_write(client_, *response,
                     [self = shared_from_this(), response](beast::error_code ec, std::size_t) {
                       if (self->closed_) return;
@@ -276,7 +280,7 @@ void client_session::answer(http::status status, std::string body, std::string_v
   if (!request_.request_id.empty()) response->set("X-Request-Id", request_.request_id);
   if (request_.retry_after_s != 0)
     response->set(http::field::retry_after, std::to_string(request_.retry_after_s));
-  if (!request_.origin.empty()) worker_.settings().cors.decorate(request_.origin, response->base());
+  if (!request_.origin.empty()) settings().cors.decorate(request_.origin, response->base());
   response->body() = std::move(body);
   write_answer(std::move(response));
 }
@@ -294,7 +298,7 @@ void client_session::answer_preflight() {
   if (!parser_->is_done()) request_.keep_alive = false;
   auto response = std::make_shared<http::response<http::empty_body>>();
   response->version(11);
-  worker_.settings().cors.answer_preflight(parser_->get(), response->base());
+  settings().cors.answer_preflight(parser_->get(), response->base());
   write_answer(std::move(response));
 }
 
@@ -319,7 +323,7 @@ void client_session::end_request() {
     traffic.request_duration_us += us;
     request_.traffic = nullptr;  // once per request
   }
-  if (request_.status != 0 && worker_.settings().access_log) {
+  if (request_.status != 0 && settings().access_log) {
     log_access({client_address_, request_.method, request_.target, request_.status,
                 request_.upstream ? request_.upstream->address().to_string() + ":" +
                                         std::to_string(request_.upstream->port())
@@ -360,7 +364,7 @@ void client_session::close_gracefully() {
   beast::error_code ignored;
   client_.shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
   buffer_.clear();
-  arm(std::min(linger_time, worker_.settings().timeouts.client_header));
+  arm(std::min(linger_time, settings().timeouts.client_header));
   discard_until_closed();
 }
 

@@ -78,6 +78,10 @@ class client_session : public std::enable_shared_from_this<client_session> {
   request_parser& parser() { return *parser_; }
   client_request& request() { return request_; }
   bool closed() const { return closed_; }
+  /// The settings of the request being served: taken from the worker when its head
+  /// has been read (before routing) and held until the next one, so that a reload never changes them (nor frees
+  /// the route the request points to) under a request in flight.
+  const proxy_settings& settings() const { return *settings_; }
   /// The client has `timeout` for its next read or write.
   void arm(std::chrono::milliseconds timeout) { client_deadline_ = clock::now() + timeout; }
   /// The wait is on the upstream: no client deadline.
@@ -122,6 +126,7 @@ class client_session : public std::enable_shared_from_this<client_session> {
   void end_request();
 
   proxy_worker& worker_;
+  std::shared_ptr<const proxy_settings> settings_;
   boost::asio::ip::tcp::socket client_;
   boost::beast::flat_buffer buffer_;
   clock::time_point client_deadline_ = clock::time_point::max();

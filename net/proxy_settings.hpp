@@ -18,8 +18,10 @@
 
 namespace dockmaster::net {
 
-/// What every I/O thread needs to serve requests and never changes after start:
-/// built once and handed to each worker as a pointer to const.
+/// What every I/O thread needs to serve requests: built from the config and handed to
+/// each worker as a pointer to const. A reload builds new settings and each worker
+/// swaps them in between requests; a request keeps the settings it started with
+/// (client_session holds them) until it ends.
 struct proxy_settings {
   explicit proxy_settings(const config::config& cfg)
       : routes(cfg.routes), cors(cfg.cors), timeouts(cfg.timeouts), limits(cfg.limits),
@@ -41,6 +43,15 @@ struct proxy_settings {
                                service.hold.max_body_bytes,
                                service.health.next_interval(true)});
     }
+  }
+
+  /// The settings of a reloaded config. What the threads share for the life of the
+  /// process carries over from `previous`: the connection count (and so the limit,
+  /// which only a restart changes) and the callbacks.
+  proxy_settings(const config::config& cfg, const proxy_settings& previous) : proxy_settings(cfg) {
+    accepting = previous.accepting;
+    on_upstream_failure = previous.on_upstream_failure;
+    on_traffic = previous.on_traffic;
   }
 
   /// How requests to one service wait for an instance that is coming back.
@@ -76,8 +87,8 @@ struct proxy_settings {
   std::map<std::string, std::chrono::milliseconds> probe_timeout_by_service;
   /// Services whose requests may wait for an instance (with a restart and a hold).
   std::map<std::string, service_hold> hold_by_service;
-  /// The one thing here that changes: the open client connections of every I/O thread
-  /// together (limits.max_client_connections, resolved) and the listeners' log
+  /// The one thing here that changes, and is shared across reloads: the open client
+  /// connections of every I/O thread together (limits.max_client_connections, resolved) and the listeners' log
   /// throttles, all thread-safe.
   std::shared_ptr<accept_control> accepting;
   /// Called on an I/O thread when a request could not reach an instance (passive

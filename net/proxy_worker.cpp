@@ -128,6 +128,7 @@ void proxy_worker::report_traffic() {
     // The gauges go out when they moved, even with nothing counted.
     if (counted.empty() && counted.upstream_connections == service.reported_connections) continue;
     service.reported_connections = counted.upstream_connections;
+    // A removed service's last counts go too: the sink drops those it no longer knows.
     report.services.push_back(counted);
     counted = messages::traffic_delta{};
     counted.service = name;
@@ -258,13 +259,42 @@ void proxy_worker::update_service(service_update update) {
       }
     }
     service.targets = std::move(targets);
-    // Idle connections to addresses no longer in any service are closed now.
-    std::vector<tcp::endpoint> keep;
-    for (const auto& [name, s] : services_)
-      for (const auto& target : s.targets) keep.push_back(target->endpoint);
-    pool_.retain_only(keep);
-    current_endpoints_ = std::set<tcp::endpoint>(keep.begin(), keep.end());
+    retain_current_endpoints();
     release_held(update.service);
+  });
+}
+
+void proxy_worker::retain_current_endpoints() {
+  // Idle connections to addresses no longer in any service are closed now.
+  std::vector<tcp::endpoint> keep;
+  for (const auto& [name, s] : services_)
+    for (const auto& target : s.targets) keep.push_back(target->endpoint);
+  pool_.retain_only(keep);
+  current_endpoints_ = std::set<tcp::endpoint>(keep.begin(), keep.end());
+}
+
+void proxy_worker::update_settings(std::shared_ptr<const proxy_settings> settings) {
+  asio::post(*io_, [this, settings = std::move(settings)]() mutable {
+    settings_ = std::move(settings);
+    pool_.set_limits(settings_->limits.max_idle_upstream_connections, settings_->timeouts.upstream_idle);
+    for (const auto& [name, balance] : settings_->balance_by_service) {
+      auto& service = services_[name];
+      service.balance = balance;
+      service.traffic.service = name;
+    }
+    // A service that is gone keeps its entry (a request in flight may still count its
+    // traffic there), but no target: nothing new goes to it, and what waited for it
+    // gets its 503 now.
+    std::vector<std::string> gone;
+    for (auto& [name, service] : services_)
+      if (!settings_->balance_by_service.count(name) && !service.targets.empty()) {
+        service.targets.clear();
+        gone.push_back(name);
+      }
+    if (!gone.empty()) retain_current_endpoints();
+    for (const auto& name : gone) release_held(name);
+    // A hold that the new settings turned off (or bounded lower) applies to requests
+    // that start from now; those already waiting wait on.
   });
 }
 

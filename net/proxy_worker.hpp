@@ -81,6 +81,11 @@ class proxy_worker {
 
   /// Thread-safe: everything below is posted to the worker's loop.
   void update_service(service_update update);
+  /// New settings (a reload), swapped in on the worker's thread. Requests in flight
+  /// keep the settings they started with; the next request on every connection takes
+  /// the new ones. A service the new settings no longer have loses its targets here
+  /// (its proxy retires), so that nothing new is sent to it.
+  void update_settings(std::shared_ptr<const proxy_settings> settings);
   /// Runs `task` on the worker's thread after everything posted before it.
   void post(std::function<void()> task);
   /// The deployment's state (JSON) that the status path answers with.
@@ -93,6 +98,8 @@ class proxy_worker {
   // -- used by sessions, on the worker thread --------------------------------------
 
   const proxy_settings& settings() const { return *settings_; }
+  /// What a session holds for the life of a request.
+  const std::shared_ptr<const proxy_settings>& shared_settings() const { return settings_; }
   boost::asio::io_context& io() { return *io_; }
   upstream_pool& pool() { return pool_; }
 
@@ -183,6 +190,8 @@ class proxy_worker {
   /// After a service's update: its waiting requests go out if an instance is healthy,
   /// and get their 503 if nothing is expected back any more.
   void release_held(const std::string& service);
+  /// Which addresses some service still has; idle connections to others are closed.
+  void retain_current_endpoints();
   /// Every waiting request gets its 503 (the worker drains).
   void abandon_all_held();
 

@@ -190,7 +190,7 @@ void upstream_exchange::try_next_upstream() {
   }
   upstream_ = std::make_unique<upstream_connection>(worker_.io());
   upstream_->endpoint = target->endpoint;
-  arm_upstream(worker_.settings().timeouts.connect);
+  arm_upstream(session_.settings().timeouts.connect);
   upstream_->socket.async_connect(target->endpoint,
                                   [self = session_.shared_from_this(), this](error_code ec) {
                                     if (!session_.closed()) on_connect(ec);
@@ -203,7 +203,7 @@ bool upstream_exchange::try_hold() {
   // Only reached when nothing of the request went out, or it may go out again.
   auto& request = session_.request();
   const auto& service = request.route->service;
-  const auto* hold = worker_.settings().hold_of(service);
+  const auto* hold = session_.settings().hold_of(service);
   if (!hold) return false;
   auto outlook = worker_.outlook_for_hold(service, tried_);
   if (outlook == proxy_worker::hold_outlook::none) return false;
@@ -256,7 +256,7 @@ void upstream_exchange::read_held_body() {
   body.data = body_buffer();
   body.size = body_piece_size;
   reading_held_body_ = true;
-  session_.arm(worker_.settings().timeouts.client_header);  // the client sends it in time
+  session_.arm(session_.settings().timeouts.client_header);  // the client sends it in time
   http::async_read(session_.socket(), session_.buffer(), parser,
                    [self = session_.shared_from_this(), this](error_code ec, std::size_t) {
                      if (!session_.closed()) on_held_body(ec);
@@ -285,7 +285,7 @@ void upstream_exchange::on_held_body(error_code ec) {
     return;
   }
   held_body_.append(body_buffer_.get(), body_piece_size - parser.get().body().size);
-  const auto* hold = worker_.settings().hold_of(request.route->service);
+  const auto* hold = session_.settings().hold_of(request.route->service);
   if (hold && held_body_.size() > hold->max_body_bytes) {
     // A chunked body that turned out larger than a waiting request may keep.
     leave_queue();
@@ -369,7 +369,7 @@ bool upstream_exchange::client_closed() {
 }
 
 void upstream_exchange::report_if_slow(clock::time_point now) {
-  const auto& timeouts = worker_.settings().probe_timeout_by_service;
+  const auto& timeouts = session_.settings().probe_timeout_by_service;
   auto found = timeouts.find(session_.request().route->service);
   if (found == timeouts.end() || now - head_wait_since_ < found->second) return;
   // Longer than a probe may take: the instance may hang (SIGSTOP, a deadlock). Its
@@ -394,7 +394,7 @@ void upstream_exchange::on_connect(error_code ec) {
 }
 
 void upstream_exchange::report_failure(upstream_target& target, failure what) {
-  const auto& report = worker_.settings().on_upstream_failure;
+  const auto& report = session_.settings().on_upstream_failure;
   if (!report) return;
   // At most one report per instance and thread in this time: the watcher probes at
   // once on the first, and later ones would only queue behind that probe.
@@ -461,7 +461,7 @@ void upstream_exchange::start_sending() {
   append_request_head(session_.parser().get(), head_);
   if (body_kept_) {
     // Read while the request waited: it goes out whole with the head.
-    arm_upstream(worker_.settings().timeouts.upstream_response);
+    arm_upstream(session_.settings().timeouts.upstream_response);
     write_piece(upstream_->socket, asio::buffer(held_body_), true, session_.parser().chunked(),
                 [self = session_.shared_from_this(), this](error_code ec, std::size_t) {
                   if (!session_.closed()) on_request_piece_written(ec);
@@ -479,7 +479,7 @@ void upstream_exchange::read_request_body() {
   body.data = body_buffer();
   body.size = body_piece_size;
   session_.request().body_started = true;
-  session_.arm(worker_.settings().timeouts.client_header);
+  session_.arm(session_.settings().timeouts.client_header);
   upstream_deadline_ = clock::time_point::max();
   http::async_read(session_.socket(), session_.buffer(), parser,
                    [self = session_.shared_from_this(), this](error_code ec, std::size_t) {
@@ -513,7 +513,7 @@ void upstream_exchange::on_request_body(error_code ec) {
 }
 
 void upstream_exchange::write_request_piece(std::size_t size, bool last) {
-  arm_upstream(worker_.settings().timeouts.upstream_response);
+  arm_upstream(session_.settings().timeouts.upstream_response);
   write_piece(upstream_->socket, asio::buffer(body_buffer_.get(), body_buffer_ ? size : 0), last,
               session_.parser().chunked(),
               [self = session_.shared_from_this(), this](error_code ec, std::size_t) {
@@ -543,10 +543,10 @@ void upstream_exchange::read_response_header() {
   // and reports body_limit for every response.
   response_->body_limit(std::numeric_limits<std::uint64_t>::max());
   if (session_.parser().get().method() == http::verb::head) response_->skip(true);
-  arm_upstream(worker_.settings().timeouts.upstream_response);
+  arm_upstream(session_.settings().timeouts.upstream_response);
   // The clock was just read for the deadline: no second read per request.
   if (head_wait_since_ == clock::time_point::max())
-    head_wait_since_ = upstream_deadline_ - worker_.settings().timeouts.upstream_response;
+    head_wait_since_ = upstream_deadline_ - session_.settings().timeouts.upstream_response;
   http::async_read_header(upstream_->socket, upstream_->buffer, *response_,
                           [self = session_.shared_from_this(), this](error_code ec, std::size_t) {
                             if (!session_.closed()) on_response_header(ec);
@@ -582,7 +582,7 @@ void upstream_exchange::on_response_header(error_code ec) {
   const bool upstream_chunked = response_->chunked();
   const bool has_length = response_->content_length().has_value();
   prepare_client_response(response);
-  if (!request.origin.empty()) worker_.settings().cors.decorate(request.origin, response);
+  if (!request.origin.empty()) session_.settings().cors.decorate(request.origin, response);
   add_request_id_unless_present(response, request.request_id);
   response.version(request.version);
   response_has_body_ =
@@ -616,7 +616,7 @@ void upstream_exchange::read_response_body() {
   auto& body = response_->get().body();
   body.data = body_buffer();
   body.size = body_piece_size;
-  arm_upstream(worker_.settings().timeouts.upstream_response);
+  arm_upstream(session_.settings().timeouts.upstream_response);
   http::async_read(upstream_->socket, upstream_->buffer, *response_,
                    [self = session_.shared_from_this(), this](error_code ec, std::size_t) {
                      if (!session_.closed()) on_response_body(ec);
@@ -647,7 +647,7 @@ void upstream_exchange::on_response_body(error_code ec) {
 }
 
 void upstream_exchange::write_response_piece(std::size_t size, bool last) {
-  session_.arm(worker_.settings().timeouts.client_idle);
+  session_.arm(session_.settings().timeouts.client_idle);
   upstream_deadline_ = clock::time_point::max();
   write_piece(session_.socket(), asio::buffer(body_buffer_.get(), body_buffer_ ? size : 0),
               last && response_has_body_, client_chunked_,

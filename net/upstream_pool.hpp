@@ -45,6 +45,11 @@ class upstream_pool {
   void retain_only(const std::vector<boost::asio::ip::tcp::endpoint>& keep);
 
   void clear() { idle_.clear(); }
+  /// New limits (a reload): they apply from the next connection given back or swept.
+  void set_limits(std::size_t max_idle_per_endpoint, std::chrono::milliseconds idle_timeout) {
+    max_idle_per_endpoint_ = max_idle_per_endpoint;
+    idle_timeout_ = idle_timeout;
+  }
 
   /// Closes the connections idle for longer than the idle timeout at `now`.
   void close_expired(std::chrono::steady_clock::time_point now);

@@ -23,6 +23,7 @@ http_acceptor_actor::behavior_type recording_acceptor(http_acceptor_actor::point
       [](register_atom, const std::string&, upstream_proxy_actor&) {},
       [](register_atom, event_sink_actor&) {},
       [latest](status_snapshot& snapshot) { *latest = snapshot.json; },
+      [](config_update&) {},
       [](sync_atom) { return true; },
       [](listening_atom) { return std::vector<std::uint16_t>{}; },
       [](drain_atom) { return drain_result{}; },

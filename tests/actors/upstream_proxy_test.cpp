@@ -23,6 +23,7 @@ http_acceptor_actor::behavior_type recording_acceptor(http_acceptor_actor::point
       [](register_atom, const std::string&, upstream_proxy_actor&) {},
       [](register_atom, event_sink_actor&) {},
       [](status_snapshot&) {},
+      [](config_update&) {},
       [](sync_atom) { return true; },
       [](listening_atom) { return std::vector<std::uint16_t>{}; },
       [](drain_atom) { return drain_result{}; },
@@ -159,4 +160,66 @@ TEST_F(UpstreamProxyActor, AnInstanceIsExpectedBackUnlessTheServiceHasNoRestartO
 }
 
 }  // namespace
+TEST_F(UpstreamProxyActor, AReloadKeepsTheHealthOfTheAddressesThatStay) {
+  caf::scoped_actor self{system_};
+  auto acceptor = system_.spawn(recording_acceptor, caf::actor{self});
+  config::service_config service;
+  service.name = "backend";
+  service.instances = {{"127.0.0.9", 81}};
+  service.health.kind = config::probe_kind::http;  // no prober: the test reports health
+  auto proxy = system_.spawn(upstream_proxy, service, acceptor, restart_supervisor_actor{},
+                             event_sink_actor{}, std::shared_ptr<net::probe_runner>{});
+  auto set = next_published(self);
+  ASSERT_EQ(set.instances.size(), 1u);
+  EXPECT_FALSE(set.instances[0].healthy);
+  instance_id id{"backend", "127.0.0.9:81", "127.0.0.9", 81};
+  self->send(proxy, health_changed{id, health_state::unknown, health_state::healthy, "HTTP 200",
+                                   probe_verdict::passed, 1});
+  set = next_published(self);
+  ASSERT_TRUE(set.instances[0].healthy);
+
+  auto next = std::make_shared<config::config>();
+  service.instances.push_back({"127.0.0.10", 82});
+  service.health.interval = std::chrono::milliseconds(500);
+  next->services["backend"] = service;
+  self->send(proxy, config_update{next});
+  set = next_published(self);
+  ASSERT_EQ(set.instances.size(), 2u);
+  EXPECT_TRUE(set.instances[0].healthy) << "the address that stays keeps its health";
+  EXPECT_EQ(set.instances[1].address, "127.0.0.10");
+  EXPECT_FALSE(set.instances[1].healthy) << "a new address takes no traffic before it passes";
+
+  auto smaller = std::make_shared<config::config>();
+  service.instances.erase(service.instances.begin());
+  smaller->services["backend"] = service;
+  self->send(proxy, config_update{smaller});
+  set = next_published(self);
+  ASSERT_EQ(set.instances.size(), 1u);
+  EXPECT_EQ(set.instances[0].address, "127.0.0.10");
+  self->send_exit(proxy, caf::exit_reason::user_shutdown);
+  self->send_exit(acceptor, caf::exit_reason::user_shutdown);
+}
+
+TEST_F(UpstreamProxyActor, AReloadWithoutItsServiceEmptiesItsSetAndEndsIt) {
+  caf::scoped_actor self{system_};
+  auto acceptor = system_.spawn(recording_acceptor, caf::actor{self});
+  config::service_config service;
+  service.name = "backend";
+  service.instances = {{"127.0.0.9", 81}};
+  auto proxy = system_.spawn(upstream_proxy, service, acceptor, restart_supervisor_actor{},
+                             event_sink_actor{}, std::shared_ptr<net::probe_runner>{});
+  ASSERT_EQ(next_published(self).instances.size(), 1u);
+  self->monitor(proxy);
+  auto without = std::make_shared<config::config>();
+  without->services["other"].name = "other";
+  self->send(proxy, config_update{without});
+  auto set = next_published(self);
+  EXPECT_EQ(set.service, "backend");
+  EXPECT_TRUE(set.instances.empty());
+  bool ended = false;
+  self->receive([&](caf::down_msg&) { ended = true; }, caf::after(std::chrono::seconds(10)) >> [] {});
+  EXPECT_TRUE(ended);
+  self->send_exit(acceptor, caf::exit_reason::user_shutdown);
+}
+
 }  // namespace dockmaster::actors

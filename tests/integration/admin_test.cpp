@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "support/harness.hpp"
+#include "support/metrics_text.hpp"
 #include "support/http_client.hpp"
 #include "support/test_upstream.hpp"
 #include "support/wait.hpp"
@@ -22,12 +23,6 @@ namespace {
 using json = nlohmann::json;
 
 /// The value of the sample `series` (name and labels, exactly as rendered), or -1.
-double sample(const std::string& metrics, const std::string& series) {
-  auto at = metrics.find("\n" + series + " ");
-  if (at == std::string::npos) return -1;
-  return std::stod(metrics.substr(at + series.size() + 2));
-}
-
 std::string metrics_of(std::uint16_t admin_port, const std::string& token = "") {
   std::map<std::string, std::string> headers;
   if (!token.empty()) headers["Authorization"] = "Bearer " + token;
@@ -60,7 +55,7 @@ bool have_program(const std::string& name) {
 TEST(Admin, MetricsMoveByExactlyTheRequestsMade) {
   test_upstream upstream("backend");
   in_process_proxy proxy(probed_config(upstream));
-  ASSERT_TRUE(wait_until([&] { return sample(metrics_of(proxy.admin_port()), R"(dockmaster_instance_up{service="backend",instance=")" + upstream.host_port() + "\"}") == 1; }));
+  ASSERT_TRUE(wait_until([&] { return metric_sample(metrics_of(proxy.admin_port()), R"(dockmaster_instance_up{service="backend",instance=")" + upstream.host_port() + "\"}") == 1; }));
   http_client client(proxy.port());
   for (int i = 0; i < 7; ++i) ASSERT_EQ(client.get("/get/" + std::to_string(i)).result_int(), 200);
   for (int i = 0; i < 2; ++i) ASSERT_EQ(client.post("/post", "x").result_int(), 200);
@@ -70,12 +65,12 @@ TEST(Admin, MetricsMoveByExactlyTheRequestsMade) {
   // nothing else was counted.
   ASSERT_TRUE(wait_until([&] {
     auto text = metrics_of(proxy.admin_port());
-    return sample(text, get_2xx) == 7 && sample(text, post_2xx) == 2;
+    return metric_sample(text, get_2xx) == 7 && metric_sample(text, post_2xx) == 2;
   })) << metrics_of(proxy.admin_port());
   auto text = metrics_of(proxy.admin_port());
-  EXPECT_EQ(sample(text, R"(dockmaster_requests_total{service="backend",code="5xx",method="GET"})"), 0);
-  EXPECT_EQ(sample(text, R"(dockmaster_request_duration_seconds_count{service="backend"})"), 9);
-  EXPECT_GE(sample(text, R"(dockmaster_upstream_connections{service="backend",state="idle"})"), 1)
+  EXPECT_EQ(metric_sample(text, R"(dockmaster_requests_total{service="backend",code="5xx",method="GET"})"), 0);
+  EXPECT_EQ(metric_sample(text, R"(dockmaster_request_duration_seconds_count{service="backend"})"), 9);
+  EXPECT_GE(metric_sample(text, R"(dockmaster_upstream_connections{service="backend",state="idle"})"), 1)
       << "the keep-alive connections to the upstream are pooled";
   EXPECT_EQ(upstream.count_requests("/get/"), 7u);
 }
@@ -84,18 +79,18 @@ TEST(Admin, AHealthChangeShowsInStatusAndMetrics) {
   test_upstream upstream("backend");
   in_process_proxy proxy(probed_config(upstream));
   const std::string up = R"(dockmaster_instance_up{service="backend",instance=")" + upstream.host_port() + "\"}";
-  ASSERT_TRUE(wait_until([&] { return sample(metrics_of(proxy.admin_port()), up) == 1; }));
+  ASSERT_TRUE(wait_until([&] { return metric_sample(metrics_of(proxy.admin_port()), up) == 1; }));
   upstream.stop();
-  ASSERT_TRUE(wait_until([&] { return sample(metrics_of(proxy.admin_port()), up) == 0; }, std::chrono::seconds(10)))
+  ASSERT_TRUE(wait_until([&] { return metric_sample(metrics_of(proxy.admin_port()), up) == 0; }, std::chrono::seconds(10)))
       << metrics_of(proxy.admin_port());
   auto status = json::parse(http_client(proxy.admin_port()).get("/status").body());
   EXPECT_EQ(status["services"]["backend"]["state"], "down") << status.dump();
   EXPECT_EQ(status["services"]["backend"]["instances"][0]["health"], "unhealthy");
   auto text = metrics_of(proxy.admin_port());
-  EXPECT_GE(sample(text, R"(dockmaster_health_checks_total{service="backend",instance=")" + upstream.host_port() +
+  EXPECT_GE(metric_sample(text, R"(dockmaster_health_checks_total{service="backend",instance=")" + upstream.host_port() +
                              R"(",result="refused"})"),
             2);
-  EXPECT_EQ(sample(text, R"(dockmaster_instances_healthy{service="backend"})"), 0);
+  EXPECT_EQ(metric_sample(text, R"(dockmaster_instances_healthy{service="backend"})"), 0);
 }
 
 TEST(Admin, TheTokenGuardsTheDataButNotThePageOrHealth) {
@@ -109,6 +104,7 @@ TEST(Admin, TheTokenGuardsTheDataButNotThePageOrHealth) {
   EXPECT_EQ(refused[boost::beast::http::field::www_authenticate], "Bearer realm=\"dockmaster\"");
   EXPECT_EQ(client.get("/status", {{"Authorization", "Bearer wrong!"}}).result_int(), 401);
   EXPECT_EQ(client.get("/status", {{"Authorization", "Bearer s3cret"}}).result_int(), 200);
+  EXPECT_EQ(client.post("/reload?dry_run=1", "").result_int(), 401);
   EXPECT_NE(metrics_of(proxy.admin_port(), "s3cret").find("dockmaster_build_info"), std::string::npos);
   auto page = client.get("/");
   EXPECT_EQ(page.result_int(), 200);
@@ -122,7 +118,7 @@ TEST(Admin, ThePublicListenerNoLongerAnswersTheStatusByDefault) {
   test_upstream upstream("backend");
   in_process_proxy proxy(probed_config(upstream));
   const std::string up = R"(dockmaster_instance_up{service="backend",instance=")" + upstream.host_port() + "\"}";
-  ASSERT_TRUE(wait_until([&] { return sample(metrics_of(proxy.admin_port()), up) == 1; }));
+  ASSERT_TRUE(wait_until([&] { return metric_sample(metrics_of(proxy.admin_port()), up) == 1; }));
   http_client client(proxy.port());
   EXPECT_EQ(client.get("/_dockmaster/status").result_int(), 200);
   EXPECT_EQ(upstream.count_requests("/_dockmaster/status"), 1u) << "it is an ordinary path, proxied";
@@ -133,7 +129,7 @@ TEST(Admin, PromtoolFindsNoProblemInTheMetrics) {
   test_upstream upstream("backend");
   in_process_proxy proxy(probed_config(upstream));
   const std::string up = R"(dockmaster_instance_up{service="backend",instance=")" + upstream.host_port() + "\"}";
-  ASSERT_TRUE(wait_until([&] { return sample(metrics_of(proxy.admin_port()), up) == 1; }));
+  ASSERT_TRUE(wait_until([&] { return metric_sample(metrics_of(proxy.admin_port()), up) == 1; }));
   http_client(proxy.port()).get("/");
   ASSERT_TRUE(wait_until([&] { return metrics_of(proxy.admin_port()).find("code=\"2xx\"") != std::string::npos; }));
   temp_file scraped(metrics_of(proxy.admin_port()), ".prom");
@@ -204,7 +200,7 @@ TEST(Admin, ARealPrometheusScrapesTheRequestCount) {
   cfg.admin.token = "scrape-token";
   in_process_proxy proxy(cfg);
   const std::string up = R"(dockmaster_instance_up{service="backend",instance=")" + upstream.host_port() + "\"}";
-  ASSERT_TRUE(wait_until([&] { return sample(metrics_of(proxy.admin_port(), "scrape-token"), up) == 1; }));
+  ASSERT_TRUE(wait_until([&] { return metric_sample(metrics_of(proxy.admin_port(), "scrape-token"), up) == 1; }));
   http_client client(proxy.port());
   for (int i = 0; i < 5; ++i) ASSERT_EQ(client.get("/scraped").result_int(), 200);
   prometheus_server prometheus(proxy.admin_port(), "scrape-token");

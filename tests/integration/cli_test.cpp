@@ -104,6 +104,48 @@ TEST(Cli, ABadMaxClientConnectionsExitsNonZeroNamingTheKey) {
   EXPECT_NE(run.err.find("limits.max_client_connections"), std::string::npos) << run.err;
 }
 
+TEST(Cli, CheckConfigAgainstAnOldConfigPrintsWhatWouldChange) {
+  temp_file old_file(valid_config);
+  temp_file new_file(R"({
+    "listen": "127.0.0.1:0",
+    "services": {"backend": {"instances": ["127.0.0.1:8000", "127.0.0.1:8001"]},
+                 "admin": {"instances": ["127.0.0.1:9000"]}},
+    "routes": [{"prefix": "/api/", "service": "backend", "strip_prefix": true},
+               {"prefix": "/admin/", "service": "admin"}],
+    "actor_system": {"io_threads": 4},
+    "log": {"level": "warn", "format": "json"}
+  })");
+  auto run = run_binary({"--check-config", new_file.path(), "--against", old_file.path()});
+  EXPECT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_EQ(run.out, "dockmaster: " + new_file.path() + " is valid; changes from " + old_file.path() +
+                         ":\n"
+                         "route added: /admin/ -> admin\n"
+                         "route removed: / -> frontend\n"
+                         "service added: admin\n"
+                         "service removed: frontend\n"
+                         "service modified: backend (instances)\n"
+                         "  instance added: 127.0.0.1:8001\n"
+                         "  instance removed: backend.internal:8000\n"
+                         "needs a restart: actor_system.io_threads: the I/O threads are started at "
+                         "start (2 run, 4 configured)\n");
+
+  auto same = run_binary({"--check-config", old_file.path(), "--against", old_file.path()});
+  EXPECT_EQ(same.exit_code, 0) << same.err;
+  EXPECT_NE(same.out.find("no changes"), std::string::npos) << same.out;
+}
+
+TEST(Cli, CheckConfigAgainstRejectsAnInvalidNewConfigNamingTheKey) {
+  temp_file old_file(valid_config);
+  temp_file new_file(R"({"services": {"backend": {"instances": ["no-port-here"]}}})");
+  auto run = run_binary({"--check-config", new_file.path(), "--against", old_file.path()});
+  EXPECT_EQ(run.exit_code, 2);
+  EXPECT_NE(run.err.find("services.backend.instances[0]"), std::string::npos) << run.err;
+  EXPECT_TRUE(run.out.empty()) << run.out;
+  // --against alone is a usage error.
+  auto alone = run_binary({"--against", old_file.path()});
+  EXPECT_EQ(alone.exit_code, 2);
+}
+
 TEST(Cli, VersionPrintsTheVersionAndExits0) {
   auto run = run_binary({"--version"});
   EXPECT_EQ(run.exit_code, 0);

@@ -52,9 +52,9 @@ void add_route(config::config& cfg, std::string prefix, std::string service, std
   cfg.routes.push_back(config::route{std::move(prefix), std::move(service), std::move(host), strip_prefix});
 }
 
-in_process_proxy::in_process_proxy(config::config cfg) {
+in_process_proxy::in_process_proxy(config::config cfg, std::string config_file) {
   net::setup_logging(cfg.log);
-  runtime_ = std::make_unique<dockmaster::runtime>(std::move(cfg));
+  runtime_ = std::make_unique<dockmaster::runtime>(std::move(cfg), std::move(config_file));
   runtime_->start();
   port_ = runtime_->ports().at(0);
 }
@@ -94,6 +94,19 @@ blackhole_port::blackhole_port() {
 blackhole_port::~blackhole_port() {
   for (int fd : fillers_) ::close(fd);
   if (listener_ >= 0) ::close(listener_);
+}
+
+void temp_file::write(const std::string& content) const {
+  // A new file renamed over the old one, as an editor or a config tool writes: a
+  // reader sees the old content or the new, never half of it.
+  std::string next = path_ + ".next";
+  {
+    std::ofstream out(next, std::ios::binary | std::ios::trunc);
+    out << content;
+    if (!out) throw std::runtime_error("cannot write " + next);
+  }
+  if (std::rename(next.c_str(), path_.c_str()) != 0)
+    throw std::runtime_error("rename " + next + ": " + std::strerror(errno));
 }
 
 temp_file::temp_file(const std::string& content, const std::string& suffix) {

@@ -35,10 +35,11 @@ config::service_config& add_service(config::config& cfg, const std::string& name
 void add_route(config::config& cfg, std::string prefix, std::string service,
                std::string host = "", bool strip_prefix = false);
 
-/// The runtime started in-process (its logging set up from cfg.log first).
+/// The runtime started in-process (its logging set up from cfg.log first); with
+/// `config_file`, the file a reload reads again.
 class in_process_proxy {
  public:
-  explicit in_process_proxy(config::config cfg);
+  explicit in_process_proxy(config::config cfg, std::string config_file = {});
   ~in_process_proxy();
   std::uint16_t port() const { return port_; }
   std::uint16_t admin_port() const { return runtime_->admin_port(); }
@@ -88,6 +89,8 @@ class temp_file {
   explicit temp_file(const std::string& content, const std::string& suffix = ".json");
   ~temp_file();
   const std::string& path() const { return path_; }
+  /// Replaces the content (for a reload).
+  void write(const std::string& content) const;
 
  private:
   std::string path_;
@@ -151,6 +154,8 @@ class dockmaster_process {
   /// The admin listener's port (the binary runs with --admin-listen 127.0.0.1:0).
   std::uint16_t admin_port() const { return admin_port_; }
   child_process& process() { return *process_; }
+  /// The config file it runs with (rewrite it, then SIGHUP, to reload).
+  const temp_file& config_file() const { return config_; }
 
  private:
   temp_file config_;

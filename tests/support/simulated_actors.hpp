@@ -85,6 +85,8 @@ inline messages::event_sink_actor::behavior_type recording_sink(
       [out](probe_result& x) { out->probes.push_back(x); },
       [out](supervisor_event& x) { out->supervisor_events.push_back(x); },
       [](traffic_report&) {},
+      [](config_update&) {},
+      [](config_reloaded&) {},
       [](status_atom) { return std::string("{}"); },
       [](metrics_atom) { return std::string(); },
   };
@@ -98,6 +100,7 @@ inline messages::health_watcher_actor::behavior_type recording_watcher(
       [](instance_removed&) {},
       [](upstream_failure&) {},
       [out](judge_afresh& x) { out->judged.push_back(x); },
+      [](config_update&) {},
   };
 }
 
@@ -108,6 +111,7 @@ inline messages::upstream_proxy_actor::behavior_type recording_proxy(
       [out](health_changed& x) { out->health_changes.push_back(x); },
       [](upstream_failure&) {},
       [out](heal_outlook& x) { out->outlooks.push_back(x); },
+      [](config_update&) {},
       [](get_atom) { return instance_set{}; },
   };
 }
@@ -121,6 +125,7 @@ inline messages::restart_supervisor_actor::behavior_type recording_supervisor(
       [](instance_added&) {},
       [](instance_removed&) {},
       [out](health_changed& x) { out->supervisor_changes.push_back(x); },
+      [](config_update&) {},
   };
 }
 
