@@ -39,12 +39,17 @@ client_session::client_session(proxy_worker& worker, asio::ip::tcp::socket socke
   auto peer = client_.remote_endpoint(ec);
   client_address_ = ec ? "-" : peer.address().to_string();
   client_.set_option(asio::ip::tcp::no_delay(true), ec);
+  // The first read after an idle wait is tried at once, and must not block.
+  client_.non_blocking(true, ec);
   worker_.session_started(this);
 }
 
 client_session::~client_session() {
-  exchange_.reset();  // it lets go of its instance and buffers while the worker exists
-  if (request_.counted) worker_.request_finished();
+  if (state_) {
+    state_->exchange.reset();  // it lets go of its instance and buffers while the worker exists
+    if (state_->request.counted) worker_.request_finished();
+    worker_.give_back_request_state(std::move(state_));
+  }
   worker_.session_ended(this);
 }
 
@@ -61,36 +66,67 @@ void client_session::close() {
   beast::error_code ignored;
   client_.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
   client_.close(ignored);
-  if (exchange_) exchange_->close();
+  if (state_ && state_->exchange) state_->exchange->close();
 }
 
 void client_session::check_deadlines(clock::time_point now) {
-  if (exchange_) exchange_->check_deadline(now);
+  if (state_ && state_->exchange) state_->exchange->check_deadline(now);
   if (now >= client_deadline_) close();
 }
 
 // -- reading, checking and routing -------------------------------------------------
 
 void client_session::read_request_head() {
-  settings_ = worker_.shared_settings();
-  const auto& settings = *settings_;
-  parser_.emplace();
-  parser_->header_limit(static_cast<std::uint32_t>(settings.limits.max_header_bytes));
-  parser_->body_limit(settings.limits.max_body_bytes);
-  request_ = client_request{};
-  // A connection between requests waits up to the idle timeout; one that has sent
-  // part of a header gets the header timeout.
-  idle_ = buffer_.size() == 0;
-  arm(idle_ ? settings.timeouts.client_idle : settings.timeouts.client_header);
-  if (!idle_) {
-    parse_request_head();  // a pipelined request is already here
+  if (!state_ || state_->buffer.size() == 0) {
+    wait_for_request();
     return;
   }
-  read_more();
+  // A pipelined request is already here: the header timeout, not the idle one.
+  begin_request();
+  idle_ = false;
+  arm(settings_->timeouts.client_header);
+  parse_request_head();
+}
+
+void client_session::wait_for_request() {
+  idle_ = true;
+  arm(worker_.settings().timeouts.client_idle);
+  // Nothing of the last request is kept: the state goes back to the pool, and so do
+  // the settings (a reload may free the old ones).
+  if (state_) worker_.give_back_request_state(std::move(state_));
+  settings_.reset();
+  client_.async_wait(asio::ip::tcp::socket::wait_read,
+                     [self = shared_from_this()](beast::error_code ec) { self->on_readable(ec); });
+}
+
+void client_session::on_readable(beast::error_code ec) {
+  if (closed_) return;
+  if (ec) {
+    close();
+    return;
+  }
+  begin_request();
+  auto& buffer = state_->buffer;
+  auto bytes = client_.read_some(buffer.prepare(beast::read_size(buffer, 65536)), ec);
+  if (ec == asio::error::would_block) {
+    wait_for_request();  // woken for nothing
+    return;
+  }
+  on_request_bytes(ec, bytes);
+}
+
+void client_session::begin_request() {
+  if (!state_) state_ = worker_.take_request_state();
+  settings_ = worker_.shared_settings();
+  const auto& settings = *settings_;
+  state_->parser.emplace();
+  state_->parser->header_limit(static_cast<std::uint32_t>(settings.limits.max_header_bytes));
+  state_->parser->body_limit(settings.limits.max_body_bytes);
+  state_->request = client_request{};
 }
 
 void client_session::read_more() {
-  client_.async_read_some(buffer_.prepare(beast::read_size(buffer_, 65536)),
+  client_.async_read_some(state_->buffer.prepare(beast::read_size(state_->buffer, 65536)),
                           [self = shared_from_this()](beast::error_code ec, std::size_t n) {
                             self->on_request_bytes(ec, n);
                           });
@@ -98,18 +134,18 @@ void client_session::read_more() {
 
 void client_session::on_request_bytes(beast::error_code ec, std::size_t bytes) {
   if (closed_) return;
-  buffer_.commit(bytes);
-  if (idle_ && buffer_.size() > 0) {
+  state_->buffer.commit(bytes);
+  if (idle_ && state_->buffer.size() > 0) {
     idle_ = false;  // a request has begun: the header timeout, not the idle one
     arm(settings().timeouts.client_header);
   }
   if (ec) {
-    if (!parser_->got_some() && buffer_.size() == 0) {
+    if (!state_->parser->got_some() && state_->buffer.size() == 0) {
       close();  // the client closed between requests
       return;
     }
-    request_.started = clock::now();
-    request_.keep_alive = false;
+    state_->request.started = clock::now();
+    state_->request.keep_alive = false;
     answer_error(http::status::bad_request, "malformed request: incomplete head");
     return;
   }
@@ -119,31 +155,31 @@ void client_session::on_request_bytes(beast::error_code ec, std::size_t bytes) {
 void client_session::parse_request_head() {
   // RFC 9112 §2.2: empty lines before the request line are ignored (some clients send
   // one after a POST body).
-  if (!parser_->got_some()) {
-    auto bytes = [this] { return static_cast<const char*>(buffer_.data().data()); };
-    while (buffer_.size() >= 2 && bytes()[0] == '\r' && bytes()[1] == '\n') buffer_.consume(2);
-    bool maybe_crlf = buffer_.size() == 1 && bytes()[0] == '\r';
-    if (buffer_.size() == 0 || maybe_crlf) {
+  if (!state_->parser->got_some()) {
+    auto bytes = [this] { return static_cast<const char*>(state_->buffer.data().data()); };
+    while (state_->buffer.size() >= 2 && bytes()[0] == '\r' && bytes()[1] == '\n') state_->buffer.consume(2);
+    bool maybe_crlf = state_->buffer.size() == 1 && bytes()[0] == '\r';
+    if (state_->buffer.size() == 0 || maybe_crlf) {
       read_more();
       return;
     }
   }
   beast::error_code ec;
-  buffer_.consume(parser_->put(buffer_.data(), ec));
+  state_->buffer.consume(state_->parser->put(state_->buffer.data(), ec));
   if (ec == http::error::need_more) {
-    if (holds_complete_head(buffer_)) {
+    if (holds_complete_head(state_->buffer)) {
       // The whole head is here and the parser still wants more: it is waiting for
       // something that never comes (`GET / \r\n\r\n` lacks its version).
-      request_.started = clock::now();
+      state_->request.started = clock::now();
       refuse({http::status::bad_request, "malformed request line"});
       return;
     }
     read_more();
     return;
   }
-  request_.started = clock::now();
+  state_->request.started = clock::now();
   if (ec) {
-    request_.keep_alive = false;
+    state_->request.keep_alive = false;
     if (ec == http::error::header_limit)
       answer_error(http::status::request_header_fields_too_large, "request header too large");
     else if (ec == http::error::body_limit)
@@ -153,15 +189,15 @@ void client_session::parse_request_head() {
     return;
   }
   worker_.request_started();
-  request_.counted = true;
-  auto& head = parser_->get();
-  request_.method = std::string(head.method_string());
-  request_.target = std::string(head.target());
+  state_->request.counted = true;
+  auto& head = state_->parser->get();
+  state_->request.method = std::string(head.method_string());
+  state_->request.target = std::string(head.target());
   // The parser's flag, set while parsing: no lookup in the fields.
-  request_.keep_alive = parser_->keep_alive() && !worker_.draining();
-  request_.version = head.version();
+  state_->request.keep_alive = state_->parser->keep_alive() && !worker_.draining();
+  state_->request.version = head.version();
   request_facts facts;
-  if (auto refusal = check_request_head(head, parser_->chunked(), facts)) {
+  if (auto refusal = check_request_head(head, state_->parser->chunked(), facts)) {
     refuse(*refusal);
     return;
   }
@@ -171,25 +207,25 @@ void client_session::parse_request_head() {
 void client_session::refuse(const request_refusal& refusal) {
   // What follows this head on the connection cannot be told apart from a request of
   // its own: answer, then close.
-  request_.keep_alive = false;
+  state_->request.keep_alive = false;
   event_log().debug("client {} refused ({}): {}", client_address_,
                     static_cast<unsigned>(refusal.status), refusal.reason);
   answer_error(refusal.status, refusal.reason);
 }
 
 void client_session::route_request(const request_facts& facts) {
-  auto& head = parser_->get();
+  auto& head = state_->parser->get();
   // Taken again now that the head is here: a keep-alive connection that waited through
   // a reload routes by the new settings. Held until the next request.
   settings_ = worker_.shared_settings();
   const auto& settings = *settings_;
-  request_.origin = std::string(facts.origin);
-  request_.host_missing = facts.host_missing;
+  state_->request.origin = std::string(facts.origin);
+  state_->request.host_missing = facts.host_missing;
   if (facts.asterisk_form) {
     answer_options_asterisk();
     return;
   }
-  request_.route = settings.routes.match(facts.host, facts.path);
+  state_->request.route = settings.routes.match(facts.host, facts.path);
   if (!settings.status_path.empty() && facts.path == settings.status_path &&
       head.method() == http::verb::get) {
     const auto& status = worker_.status_json();
@@ -200,34 +236,34 @@ void client_session::route_request(const request_facts& facts) {
     answer_preflight();
     return;
   }
-  if (!request_.route) {
+  if (!state_->request.route) {
     answer_error(http::status::not_found, "no route for this path");
     return;
   }
-  request_.traffic = worker_.traffic_of(request_.route->service);
+  state_->request.traffic = worker_.traffic_of(state_->request.route->service);
   // The parser flags Connection: upgrade plus an Upgrade field; only then is it worth
   // checking for a WebSocket handshake.
-  request_.upgrade = parser_->upgrade() && beast::websocket::is_upgrade(head);
+  state_->request.upgrade = state_->parser->upgrade() && beast::websocket::is_upgrade(head);
   // The facts point into the head, which changes from here on.
   const bool wants_continue = iequals_ascii(facts.expect, "100-continue");
   std::string path;  // copied only where the target is rewritten
-  if (facts.absolute_form || request_.route->strip_prefix) path = std::string(facts.path);
+  if (facts.absolute_form || state_->request.route->strip_prefix) path = std::string(facts.path);
   if (facts.absolute_form) {
     // Upstream in origin form, its Host the authority that routed (RFC 9112 §3.2.2).
     std::string host(facts.host);
     head.target(path);
     head.set(http::field::host, host);
   }
-  if (facts.content_length_repeated) head.content_length(*parser_->content_length());
+  if (facts.content_length_repeated) head.content_length(*state_->parser->content_length());
   forwarding_info info{client_address_, "http"};
-  request_.request_id = prepare_upstream_request(head, info, request_.upgrade);
-  if (request_.route->strip_prefix) head.target(route_table::upstream_target(*request_.route, path));
+  state_->request.request_id = prepare_upstream_request(head, info, state_->request.upgrade);
+  if (state_->request.route->strip_prefix) head.target(route_table::upstream_target(*state_->request.route, path));
   if (wants_continue) {
     head.erase(http::field::expect);
     // The upstream gets the body right away, so the client gets its 100 from us now
     // instead of waiting (curl waits 1 s) before it sends a large body. HTTP/1.0
     // clients get none (RFC 9110 §10.1.1).
-    if (!parser_->is_done() && request_.version >= 11) {
+    if (!state_->parser->is_done() && state_->request.version >= 11) {
       send_continue_then_forward();
       return;
     }
@@ -246,41 +282,41 @@ void client_session::send_continue_then_forward() {
                         self->close();
                         return;
                       }
-                      self->request_.continue_sent = true;
+                      self->state_->request.continue_sent = true;
                       self->forward();
                     });
 }
 
 void client_session::forward() {
-  exchange_.emplace(worker_, *this);
-  exchange_->start();
+  state_->exchange.emplace(worker_, *this);
+  state_->exchange->start();
 }
 
 // -- answers made by the proxy -----------------------------------------------------
 
 template <class Response>
 void client_session::write_answer(std::shared_ptr<Response> response) {
-  request_.status = response->result_int();
+  state_->request.status = response->result_int();
   response->set(http::field::server, "dockmaster");
-  response->keep_alive(request_.keep_alive);
+  response->keep_alive(state_->request.keep_alive);
   response->prepare_payload();
   arm(settings().timeouts.client_idle);
   http::async_write(client_, *response,
                     [self = shared_from_this(), response](beast::error_code ec, std::size_t) {
                       if (self->closed_) return;
-                      self->finish_request(!ec && self->request_.keep_alive);
+                      self->finish_request(!ec && self->state_->request.keep_alive);
                     });
 }
 
 void client_session::answer(http::status status, std::string body, std::string_view content_type) {
   // An unread request body would be taken for the next request: close instead.
-  if (!parser_ || !parser_->is_header_done() || !parser_->is_done()) request_.keep_alive = false;
+  if (!state_->parser || !state_->parser->is_header_done() || !state_->parser->is_done()) state_->request.keep_alive = false;
   auto response = std::make_shared<http::response<http::string_body>>(status, 11);
   if (!body.empty()) response->set(http::field::content_type, content_type);
-  if (!request_.request_id.empty()) response->set("X-Request-Id", request_.request_id);
-  if (request_.retry_after_s != 0)
-    response->set(http::field::retry_after, std::to_string(request_.retry_after_s));
-  if (!request_.origin.empty()) settings().cors.decorate(request_.origin, response->base());
+  if (!state_->request.request_id.empty()) response->set("X-Request-Id", state_->request.request_id);
+  if (state_->request.retry_after_s != 0)
+    response->set(http::field::retry_after, std::to_string(state_->request.retry_after_s));
+  if (!state_->request.origin.empty()) settings().cors.decorate(state_->request.origin, response->base());
   response->body() = std::move(body);
   write_answer(std::move(response));
 }
@@ -288,23 +324,23 @@ void client_session::answer(http::status status, std::string body, std::string_v
 void client_session::answer_error(http::status status, std::string_view message) {
   std::string body = "{\"error\":\"" + json_escape(message) + "\",\"status\":" +
                      std::to_string(static_cast<unsigned>(status));
-  if (request_.route) body += ",\"service\":\"" + json_escape(request_.route->service) + "\"";
-  if (!request_.request_id.empty()) body += ",\"request_id\":\"" + request_.request_id + "\"";
+  if (state_->request.route) body += ",\"service\":\"" + json_escape(state_->request.route->service) + "\"";
+  if (!state_->request.request_id.empty()) body += ",\"request_id\":\"" + state_->request.request_id + "\"";
   body += "}\n";
   answer(status, std::move(body));
 }
 
 void client_session::answer_preflight() {
-  if (!parser_->is_done()) request_.keep_alive = false;
+  if (!state_->parser->is_done()) state_->request.keep_alive = false;
   auto response = std::make_shared<http::response<http::empty_body>>();
   response->version(11);
-  settings().cors.answer_preflight(parser_->get(), response->base());
+  settings().cors.answer_preflight(state_->parser->get(), response->base());
   write_answer(std::move(response));
 }
 
 void client_session::answer_options_asterisk() {
   // `OPTIONS *` asks what the server supports: every route's methods pass through.
-  if (!parser_->is_done()) request_.keep_alive = false;
+  if (!state_->parser->is_done()) state_->request.keep_alive = false;
   auto response = std::make_shared<http::response<http::empty_body>>(http::status::ok, 11);
   response->set(http::field::allow, "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS");
   write_answer(std::move(response));
@@ -313,37 +349,36 @@ void client_session::answer_options_asterisk() {
 // -- the end of a request ----------------------------------------------------------
 
 void client_session::end_request() {
-  const auto took = std::chrono::duration_cast<std::chrono::microseconds>(clock::now() - request_.started);
-  if (request_.traffic && request_.status != 0) {
-    auto& traffic = *request_.traffic;
-    ++traffic.requests[messages::method_and_class::index(messages::method_of(request_.method),
-                                                         messages::class_of(request_.status))];
+  const auto took = std::chrono::duration_cast<std::chrono::microseconds>(clock::now() - state_->request.started);
+  if (state_->request.traffic && state_->request.status != 0) {
+    auto& traffic = *state_->request.traffic;
+    ++traffic.requests[messages::method_and_class::index(messages::method_of(state_->request.method),
+                                                         messages::class_of(state_->request.status))];
     const auto us = static_cast<std::uint64_t>(took.count());
     ++traffic.request_duration[static_cast<std::size_t>(messages::duration_bucket_of(us))];
     traffic.request_duration_us += us;
-    request_.traffic = nullptr;  // once per request
+    state_->request.traffic = nullptr;  // once per request
   }
-  if (request_.status != 0 && settings().access_log) {
-    log_access({client_address_, request_.method, request_.target, request_.status,
-                request_.upstream ? request_.upstream->address().to_string() + ":" +
-                                        std::to_string(request_.upstream->port())
+  if (state_->request.status != 0 && settings().access_log) {
+    log_access({client_address_, state_->request.method, state_->request.target, state_->request.status,
+                state_->request.upstream ? state_->request.upstream->address().to_string() + ":" +
+                                        std::to_string(state_->request.upstream->port())
                                   : std::string("-"),
-                took, request_.request_id, request_.held});
+                took, state_->request.request_id, state_->request.held});
   }
-  if (request_.counted) {
-    request_.counted = false;
+  if (state_->request.counted) {
+    state_->request.counted = false;
     worker_.request_finished();
   }
 }
 
 void client_session::finish_request(bool keep_client_alive) {
   end_request();
-  if (buffer_.size() == 0) buffer_.shrink_to_fit();  // an idle connection holds no buffer
   if (closed_) return;
   if (keep_client_alive && !worker_.draining()) {
     // Called from the exchange, which must not be replaced under its own feet: a
     // pipelined request (already buffered) starts from the loop.
-    if (buffer_.size() > 0)
+    if (state_->buffer.size() > 0)
       asio::post(client_.get_executor(), [self = shared_from_this()] {
         if (!self->closed_) self->read_request_head();
       });
@@ -351,7 +386,7 @@ void client_session::finish_request(bool keep_client_alive) {
       read_request_head();
     return;
   }
-  bool unread = !parser_ || !parser_->is_done() || buffer_.size() > 0;
+  bool unread = !state_->parser || !state_->parser->is_done() || state_->buffer.size() > 0;
   if (unread)
     close_gracefully();
   else
@@ -363,13 +398,13 @@ void client_session::close_gracefully() {
   lingering_ = true;
   beast::error_code ignored;
   client_.shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
-  buffer_.clear();
+  state_->buffer.clear();
   arm(std::min(linger_time, settings().timeouts.client_header));
   discard_until_closed();
 }
 
 void client_session::discard_until_closed() {
-  client_.async_read_some(buffer_.prepare(4096),
+  client_.async_read_some(state_->buffer.prepare(4096),
                           [self = shared_from_this()](beast::error_code ec, std::size_t) {
                             if (self->closed_) return;
                             if (ec) {
@@ -386,7 +421,7 @@ void client_session::start_tunnel(std::unique_ptr<upstream_connection> upstream,
   // The session is done: the tunnel owns the connection from here on.
   closed_ = true;
   client_deadline_ = clock::time_point::max();
-  auto relay = std::make_shared<tunnel>(worker_, std::move(client_), std::move(buffer_),
+  auto relay = std::make_shared<tunnel>(worker_, std::move(client_), std::move(state_->buffer),
                                         std::move(upstream));
   relay->start(std::move(response_head));
 }

@@ -47,6 +47,21 @@ struct client_request {
   std::optional<boost::asio::ip::tcp::endpoint> upstream;
 };
 
+using request_parser = boost::beast::http::request_parser<boost::beast::http::buffer_body>;
+
+/// What a connection holds only while it serves a request: the read buffer, the
+/// parser, the request and its upstream exchange. Lent by the worker's pool when the
+/// first bytes of a request arrive and given back when the connection goes idle, so
+/// that an idle keep-alive connection holds none of it (as nginx does), and a busy one
+/// reuses a buffer that has already grown.
+struct request_state {
+  boost::beast::flat_buffer buffer;
+  std::optional<request_parser> parser;
+  client_request request;
+  /// In place rather than on the heap: one allocation less per request.
+  std::optional<upstream_exchange> exchange;
+};
+
 /// The client side of one connection: reads requests one after another (keep-alive),
 /// checks each head (request_checks.hpp) and routes it, answers what the proxy answers
 /// itself (the status path, CORS preflights, errors) and hands the rest to an
@@ -60,7 +75,7 @@ class client_session : public std::enable_shared_from_this<client_session> {
  public:
   using clock = std::chrono::steady_clock;
   using error_code = boost::beast::error_code;
-  using request_parser = boost::beast::http::request_parser<boost::beast::http::buffer_body>;
+  using request_parser = net::request_parser;
 
   client_session(proxy_worker& worker, boost::asio::ip::tcp::socket socket);
   ~client_session();
@@ -74,9 +89,9 @@ class client_session : public std::enable_shared_from_this<client_session> {
   // -- what the upstream exchange of the current request uses ----------------------
 
   boost::asio::ip::tcp::socket& socket() { return client_; }
-  boost::beast::flat_buffer& buffer() { return buffer_; }
-  request_parser& parser() { return *parser_; }
-  client_request& request() { return request_; }
+  boost::beast::flat_buffer& buffer() { return state_->buffer; }
+  request_parser& parser() { return *state_->parser; }
+  client_request& request() { return state_->request; }
   bool closed() const { return closed_; }
   /// The settings of the request being served: taken from the worker when its head
   /// has been read (before routing) and held until the next one, so that a reload never changes them (nor frees
@@ -98,6 +113,11 @@ class client_session : public std::enable_shared_from_this<client_session> {
  private:
   // -- reading, checking and routing a request -------------------------------------
   void read_request_head();
+  /// Idle: gives the request state back and waits for the client's next bytes.
+  void wait_for_request();
+  void on_readable(error_code ec);
+  /// A fresh parser and request on the state (taken from the pool when there is none).
+  void begin_request();
   /// Reads whatever the client sends next into the buffer.
   void read_more();
   void on_request_bytes(error_code ec, std::size_t bytes);
@@ -128,17 +148,14 @@ class client_session : public std::enable_shared_from_this<client_session> {
   proxy_worker& worker_;
   std::shared_ptr<const proxy_settings> settings_;
   boost::asio::ip::tcp::socket client_;
-  boost::beast::flat_buffer buffer_;
   clock::time_point client_deadline_ = clock::time_point::max();
   std::string client_address_;
   bool idle_ = false;  // waiting for the next request
   bool closed_ = false;
   bool lingering_ = false;  // in close_gracefully
 
-  std::optional<request_parser> parser_;
-  client_request request_;
-  /// In place rather than on the heap: one allocation less per request.
-  std::optional<upstream_exchange> exchange_;
+  /// Null while the connection is idle between requests.
+  std::unique_ptr<request_state> state_;
 };
 
 }  // namespace dockmaster::net

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cerrno>
 
+#include <malloc.h>
+
 #include <boost/asio/ip/v6_only.hpp>
 #include <boost/asio/post.hpp>
 
@@ -42,6 +44,7 @@ proxy_worker::~proxy_worker() {
   sweep_timer_.reset();
   pool_.clear();
   io_.reset();
+  spare_request_states_.clear();  // their finished exchanges still name this worker
 }
 
 std::uint16_t proxy_worker::claim_port(const tcp::endpoint& endpoint) {
@@ -103,6 +106,7 @@ void proxy_worker::sweep() {
   if (++sweeps_since_report_ >= 10) {
     sweeps_since_report_ = 0;
     report_traffic();
+    release_unused_spares();
   }
   // Timeouts fire up to one period late; a tenth of a second is well below any
   // sensible timeout and costs nothing measurable.
@@ -413,12 +417,53 @@ std::unique_ptr<char[]> proxy_worker::take_body_buffer() {
   if (spare_body_buffers_.empty()) return std::unique_ptr<char[]>(new char[body_buffer_size]);
   auto buffer = std::move(spare_body_buffers_.back());
   spare_body_buffers_.pop_back();
+  spare_body_buffers_low_ = std::min(spare_body_buffers_low_, spare_body_buffers_.size());
   return buffer;
 }
 
 void proxy_worker::give_back_body_buffer(std::unique_ptr<char[]> buffer) {
   // Enough spares for a burst; beyond that memory goes back to the allocator.
   if (buffer && spare_body_buffers_.size() < 256) spare_body_buffers_.push_back(std::move(buffer));
+}
+
+std::unique_ptr<request_state> proxy_worker::take_request_state() {
+  ++request_states_lent_;
+  if (spare_request_states_.empty()) return std::make_unique<request_state>();
+  auto state = std::move(spare_request_states_.back());
+  spare_request_states_.pop_back();
+  spare_request_states_low_ = std::min(spare_request_states_low_, spare_request_states_.size());
+  // Done here rather than when given back: the exchange may have given it back from
+  // inside its own call.
+  state->exchange.reset();
+  state->parser.reset();
+  state->buffer.clear();
+  return state;
+}
+
+void proxy_worker::give_back_request_state(std::unique_ptr<request_state> state) {
+  --request_states_lent_;
+  // A buffer that grew for an unusual request does not stay that large.
+  constexpr std::size_t kept_buffer = 16 * 1024;
+  if (state->buffer.capacity() > kept_buffer) state->buffer.shrink_to_fit();
+  if (!destroying_ && spare_request_states_.size() < 256) spare_request_states_.push_back(std::move(state));
+}
+
+void proxy_worker::release_unused_spares() {
+  // The spares that stayed in the pool the whole period were not needed: they go, and
+  // with them the memory of a burst that is over (nginx frees a request's pool at its
+  // end; this keeps what steady traffic reuses and lets the rest go).
+  std::size_t freed = 0;
+  auto release = [&freed](auto& spares, std::size_t& low, std::size_t bytes_each) {
+    auto unused = std::min(low, spares.size());
+    spares.resize(spares.size() - unused);
+    freed += unused * bytes_each;
+    low = spares.size();
+  };
+  release(spare_body_buffers_, spare_body_buffers_low_, body_buffer_size);
+  release(spare_request_states_, spare_request_states_low_, sizeof(request_state));
+  // Freed chunks inside the heap stay resident until trimmed; a burst's worth is
+  // worth the walk, a handful is not.
+  if (freed >= 256 * 1024) malloc_trim(0);
 }
 
 void proxy_worker::session_started(client_session* session) { sessions_.insert(session); }

@@ -22,6 +22,7 @@
 namespace dockmaster::net {
 
 class client_session;
+struct request_state;
 class tunnel;
 class upstream_exchange;
 
@@ -140,6 +141,16 @@ class proxy_worker {
   void give_back_body_buffer(std::unique_ptr<char[]> buffer);
   static constexpr std::size_t body_buffer_size = 32 * 1024;
 
+  /// The state of a request (buffer, parser, exchange) is lent to a session from its
+  /// first bytes until it is idle again: idle connections hold none, and busy ones
+  /// reuse states whose buffers have already grown. A state given back may still hold
+  /// the exchange that gave it back (finished); it is cleared when taken again.
+  std::unique_ptr<request_state> take_request_state();
+  void give_back_request_state(std::unique_ptr<request_state> state);
+  /// States out of the pool now: one per connection that is serving a request.
+  std::size_t request_states_lent() const { return request_states_lent_; }
+  std::size_t sessions() const { return sessions_.size(); }
+
   /// Every session is started by do_accept(), which took its place under
   /// limits.max_client_connections; session_ended() gives the place back.
   void session_started(client_session* session);
@@ -180,6 +191,8 @@ class proxy_worker {
   void accept_failed(std::size_t listener, const boost::system::error_code& ec);
   /// Checks every session's deadlines, then waits for the next round.
   void sweep();
+  /// About once a second: frees the spares that no request needed since the last call.
+  void release_unused_spares();
   /// Hands what was counted since the last report to settings().on_traffic.
   void report_traffic();
   /// A client connection (session or tunnel) closed: its place goes back, and a
@@ -214,6 +227,11 @@ class proxy_worker {
   std::unordered_set<tunnel*> tunnels_;
   std::map<std::string, std::deque<held_request>> held_;  // by service, in arrival order
   std::vector<std::unique_ptr<char[]>> spare_body_buffers_;
+  std::vector<std::unique_ptr<request_state>> spare_request_states_;
+  /// The fewest spares each pool held since the last release_unused_spares().
+  std::size_t spare_body_buffers_low_ = 0;
+  std::size_t spare_request_states_low_ = 0;
+  std::size_t request_states_lent_ = 0;
   std::shared_ptr<const std::string> status_json_;
   std::set<boost::asio::ip::tcp::endpoint> current_endpoints_;
   std::uint64_t requests_in_flight_ = 0;

@@ -1,11 +1,16 @@
-// Balancing and instance updates of an I/O worker, without sockets.
+// Balancing and instance updates of an I/O worker, without sockets; and what its
+// connections hold while they are idle, with real ones on loopback.
 
 #include <gtest/gtest.h>
 
+#include <future>
 #include <map>
+#include <thread>
 
 #include "config/parse.hpp"
 #include "net/proxy_worker.hpp"
+#include "support/http_client.hpp"
+#include "support/wait.hpp"
 
 namespace dockmaster::net {
 namespace {
@@ -115,6 +120,61 @@ TEST_F(ProxyWorkerBalancing, AnUnknownServiceHasNoInstance) {
   start(config::balance_policy::round_robin, 1);
   EXPECT_EQ(worker_->pick("nope", {}), nullptr);
   EXPECT_FALSE(worker_->has_targets("nope"));
+}
+
+/// A worker on 127.0.0.1 with no routes (every request gets its 404 from the proxy
+/// itself), its loop on a thread of its own.
+class ProxyWorkerConnections : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto cfg = config::default_config();
+    cfg.routes.clear();
+    cfg.log.access_log = false;
+    worker_ = std::make_unique<proxy_worker>(std::make_shared<const proxy_settings>(cfg));
+    port_ = worker_->listen(tcp::endpoint(make_address("127.0.0.1"), 0));
+    loop_ = std::thread([this] { worker_->run(); });
+  }
+  void TearDown() override {
+    worker_->stop();
+    loop_.join();
+    worker_.reset();
+  }
+
+  /// {sessions, request states lent}, read on the worker's thread.
+  std::pair<std::size_t, std::size_t> counts() {
+    std::promise<std::pair<std::size_t, std::size_t>> answer;
+    worker_->post([&] { answer.set_value({worker_->sessions(), worker_->request_states_lent()}); });
+    return answer.get_future().get();
+  }
+
+  std::unique_ptr<proxy_worker> worker_;
+  std::uint16_t port_ = 0;
+  std::thread loop_;
+};
+
+TEST_F(ProxyWorkerConnections, AnIdleKeepAliveConnectionHoldsNoRequestState) {
+  std::vector<std::unique_ptr<test::http_client>> clients;
+  for (int i = 0; i < 20; ++i) {
+    clients.push_back(std::make_unique<test::http_client>(port_));
+    auto response = clients.back()->get("/x");
+    ASSERT_EQ(response.result_int(), 404);
+    ASSERT_TRUE(response.keep_alive());
+  }
+  // Every connection stays open; none holds a buffer, parser or exchange.
+  EXPECT_TRUE(test::wait_until([&] { return counts() == std::make_pair<std::size_t, std::size_t>(20, 0); }))
+      << counts().first << " sessions, " << counts().second << " states lent";
+
+  // Half a head: that connection holds its state until the head is whole.
+  clients[0]->send_raw("GET /y HTTP/1.1\r\nHost: a\r\n");
+  EXPECT_TRUE(test::wait_until([&] { return counts().second == 1; }));
+  clients[0]->send_raw("\r\n");
+  test::response answer;
+  ASSERT_FALSE(clients[0]->try_read_response(answer));
+  EXPECT_EQ(answer.result_int(), 404);
+  EXPECT_TRUE(test::wait_until([&] { return counts() == std::make_pair<std::size_t, std::size_t>(20, 0); }));
+  // And the idle ones still serve.
+  EXPECT_EQ(clients[7]->get("/z").result_int(), 404);
+  EXPECT_EQ(clients[7]->connections_opened(), 1);
 }
 
 }  // namespace
