@@ -24,6 +24,20 @@ health_watcher_impl::behavior_type health_watcher(
   state.sink = std::move(sink);
   if (state.supervisor) self->send(state.supervisor, register_atom::value, state.service.name,
                                    health_watcher_actor{self});
+  state.jitter.seed(static_cast<std::minstd_rand::result_type>(std::hash<std::string>{}(state.service.name)));
+
+  // The wait before an instance's next scheduled probe: the fast interval while it is
+  // between states, else the interval give or take its jitter.
+  auto next_delay = [self](bool settling) {
+    auto& state = self->state;
+    const auto& h = state.service.health;
+    if (settling && h.fast_interval.count() > 0) return h.fast_interval;
+    auto delay = h.interval;
+    if (h.jitter_percent == 0) return delay;
+    const auto span = delay.count() * static_cast<long long>(h.jitter_percent) / 100;
+    std::uniform_int_distribution<long long> offset(-span, span);
+    return delay + milliseconds(offset(state.jitter));
+  };
 
   auto start_probe = [self](const std::string& key) {
     auto& state = self->state;
@@ -74,7 +88,7 @@ health_watcher_impl::behavior_type health_watcher(
         if (found != self->state.instances.end() && found->second.schedule == schedule)
           start_probe(id.endpoint());
       },
-      [self, tell_everyone](probe_result& result) {
+      [self, tell_everyone, next_delay](probe_result& result) {
         auto& state = self->state;
         auto found = state.instances.find(result.instance.endpoint());
         if (found == state.instances.end()) return;  // removed meanwhile
@@ -100,9 +114,8 @@ health_watcher_impl::behavior_type health_watcher(
             instance.tracker.state() != health_state::unhealthy)
           self->send(self, probe_atom::value, instance.id, instance.schedule);
         else
-          self->delayed_send(self,
-                             state.service.health.next_interval(instance.tracker.settling()),
-                             probe_atom::value, instance.id, instance.schedule);
+          self->delayed_send(self, next_delay(instance.tracker.settling()), probe_atom::value,
+                             instance.id, instance.schedule);
       },
       [self, start_probe](upstream_failure& failure) {
         auto& state = self->state;

@@ -2,6 +2,7 @@
 
 #include <map>
 #include <memory>
+#include <random>
 
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
@@ -39,6 +40,9 @@ struct health_watcher_state {
   /// Schedule numbers are unique across instances, so that the timer of a removed
   /// instance never passes for the schedule of the same address added again.
   std::uint64_t next_schedule = 0;
+  /// Draws the jitter of each regular interval; seeded by the service's name, so that
+  /// a run (and a test in simulated time) is repeatable.
+  std::minstd_rand jitter;
 
   static inline const char* name = "health_watcher";
 };

@@ -79,6 +79,10 @@ struct health_config {
   milliseconds start_period{0};
   /// When no instance is healthy, send to all of them instead of answering 503.
   bool fail_open = false;
+  /// Each regular interval is drawn within +/- this percentage of `interval` (0-50, as
+  /// HAProxy's spread-checks), so that instances added together (every instance of a
+  /// service, at start) are not probed in lock-step. The fast interval is exact.
+  unsigned jitter_percent = 10;
 
   milliseconds next_interval(bool in_transition) const {
     return in_transition && fast_interval.count() > 0 ? fast_interval : interval;

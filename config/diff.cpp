@@ -23,7 +23,8 @@ json hold_json(const hold_config& h) {
 json health_json(const health_config& h) {
   return {static_cast<int>(h.kind), h.http.method, h.http.path, h.http.status_min, h.http.status_max,
           h.http.body_contains, h.http.host, h.interval.count(), h.fast_interval.count(),
-          h.timeout.count(), h.unhealthy_after, h.healthy_after, h.start_period.count(), h.fail_open};
+          h.timeout.count(), h.unhealthy_after, h.healthy_after, h.start_period.count(), h.fail_open,
+          h.jitter_percent};
 }
 
 json restart_json(const restart_config& r) {

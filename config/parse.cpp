@@ -265,7 +265,7 @@ http_probe_config read_http_probe(const node& n) {
 
 health_config read_health(const node& n) {
   n.expect_object_with_keys({"http", "tcp", "interval", "fast_interval", "timeout", "unhealthy_after",
-                             "healthy_after", "start_period", "fail_open"});
+                             "healthy_after", "start_period", "fail_open", "jitter_percent"});
   health_config health;
   auto http = n.member("http");
   auto tcp = n.member("tcp");
@@ -288,6 +288,11 @@ health_config read_health(const node& n) {
   if (auto v = n.member("healthy_after")) health.healthy_after = read_small_count(*v, 1);
   if (auto v = n.member("start_period")) health.start_period = read_duration(*v);
   if (auto v = n.member("fail_open")) health.fail_open = read_bool(*v);
+  if (auto v = n.member("jitter_percent")) {
+    auto percent = read_count(*v);
+    if (percent > 50) v->fail("must be at most 50 (percent of \"interval\")");
+    health.jitter_percent = static_cast<unsigned>(percent);
+  }
   return health;
 }
 

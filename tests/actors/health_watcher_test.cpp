@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include "actors/health_watcher.hpp"
 #include "support/simulated_actors.hpp"
 
@@ -21,6 +23,7 @@ class HealthWatcher : public ::testing::Test {
     service_.health.fast_interval = 100ms;
     service_.health.unhealthy_after = 2;
     service_.health.healthy_after = 1;
+    service_.health.jitter_percent = 0;  // exact intervals, but where jitter is tested
   }
 
   void start() {
@@ -73,6 +76,52 @@ TEST_F(HealthWatcher, ANewInstanceIsProbedAtOnceThenEveryInterval) {
   sim_.advance(1ms);
   EXPECT_EQ(prober_->started_count(), 2u);
   EXPECT_EQ(seen_->probes.size(), 1u) << "every probe is counted by the sink";
+}
+
+TEST_F(HealthWatcher, InstancesAddedTogetherDriftApartWithinTheJitterButTheFastIntervalIsExact) {
+  service_.health.jitter_percent = 20;
+  start();
+  std::vector<instance_id> instances;
+  for (std::uint16_t port = 8001; port <= 8004; ++port) {
+    instances.push_back(make_instance("web", port));
+    healthy(instances.back());
+  }
+  ASSERT_EQ(prober_->started_count(), 4u);
+  // Every next probe comes within 30 s +/- 20 %, and not all at the same moment.
+  sim_.advance(24s - 1ms);
+  EXPECT_EQ(prober_->started_count(), 4u) << "none before 24 s";
+  std::vector<std::chrono::milliseconds> second_probe_at(4);
+  auto elapsed = 24s - 1ms;
+  for (std::chrono::milliseconds step = 250ms; elapsed < 36s; elapsed += step) {
+    auto before = prober_->started_count();
+    sim_.advance(step);
+    for (auto n = before; n < prober_->started_count(); ++n) {
+      // Answered at once, so that each schedules its next from here.
+      auto port = prober_->pending_port();
+      second_probe_at[port - 8001] = std::chrono::duration_cast<std::chrono::milliseconds>(elapsed + step);
+      answer(probe_verdict::passed, port);
+    }
+  }
+  EXPECT_EQ(prober_->started_count(), 8u) << "each one probe within 36 s";
+  std::set<long long> distinct;
+  for (auto at : second_probe_at) {
+    EXPECT_GE(at, 24s);
+    EXPECT_LE(at, 36s);
+    distinct.insert(at.count() / 250);
+  }
+  EXPECT_GT(distinct.size(), 1u) << "all four probed in the same quarter second";
+}
+
+TEST_F(HealthWatcher, AFailingInstanceIsRetriedAtExactlyTheFastIntervalWhateverTheJitter) {
+  service_.health.jitter_percent = 50;
+  start();
+  healthy(instance_);
+  while (prober_->started_count() == 1u) sim_.advance(100ms);
+  answer(probe_verdict::refused);
+  sim_.advance(100ms - 1ms);
+  EXPECT_EQ(prober_->started_count(), 2u);
+  sim_.advance(1ms);
+  EXPECT_EQ(prober_->started_count(), 3u);
 }
 
 TEST_F(HealthWatcher, FailuresInARowTurnItUnhealthyAtTheFastInterval) {

@@ -24,6 +24,7 @@ class PostRestartGrace : public ::testing::Test {
     service_.health.kind = config::probe_kind::tcp;
     service_.health.interval = 500ms;
     service_.health.fast_interval = 100ms;
+    service_.health.jitter_percent = 0;  // the test steps through exact intervals
     service_.health.unhealthy_after = 2;
     service_.health.healthy_after = 1;
     service_.restart.executor = config::restart_executor::local;

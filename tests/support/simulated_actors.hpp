@@ -203,6 +203,8 @@ class manual_prober : public net::probe_runner {
 
   std::size_t started_count() const { return started_; }
   std::size_t pending_count() const { return pending_.size(); }
+  /// The port of the oldest pending probe.
+  std::uint16_t pending_port() const { return pending_.front().target.port; }
   /// Answers the oldest pending probe (of `port`, when given).
   void answer(net::probe_verdict verdict, std::uint16_t port = 0) {
     for (auto it = pending_.begin(); it != pending_.end(); ++it) {
