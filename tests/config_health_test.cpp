@@ -75,6 +75,16 @@ TEST(ConfigHealth, AFastIntervalLongerThanTheIntervalIsRejected) {
                          "services.api.health.fast_interval", ""));
 }
 
+TEST(ConfigHealth, JitterIsTenPercentByDefaultAndAtMostFifty) {
+  EXPECT_EQ(parse_service(R"("health": {"tcp": true})").health.jitter_percent, 10u);
+  EXPECT_EQ(parse_service(R"("health": {"tcp": true, "jitter_percent": 0})").health.jitter_percent, 0u);
+  EXPECT_EQ(parse_service(R"("health": {"tcp": true, "jitter_percent": 50})").health.jitter_percent, 50u);
+  EXPECT_TRUE(fails_with(service_with(R"("health": {"tcp": true, "jitter_percent": 51})"),
+                         "services.api.health.jitter_percent", "at most 50"));
+  EXPECT_TRUE(fails_with(service_with(R"("health": {"tcp": true, "jitter_percent": -1})"),
+                         "services.api.health.jitter_percent", ""));
+}
+
 TEST(ConfigHealth, TheHttpObjectFormReadsEveryField) {
   service_config api = parse_service(R"("health": {"http": {
       "path": "/ready", "method": "HEAD", "expect_status": "2xx",
