@@ -26,11 +26,7 @@ config::config healing_config(const std::string& instance, std::vector<std::stri
   auto cfg = make_config();
   auto& service = add_service(cfg, "backend", {instance});
   add_route(cfg, "/", "backend");
-  service.health.kind = config::probe_kind::http;
-  service.health.http.path = "/health";
-  service.health.interval = std::chrono::milliseconds(100);
-  service.health.timeout = std::chrono::milliseconds(500);
-  service.health.unhealthy_after = 2;
+  probe_health_quickly(service);
   service.health.healthy_after = 1;
   service.restart.executor = config::restart_executor::local;
   service.restart.command = std::move(command);

@@ -82,11 +82,7 @@ TEST_F(StatusPageBrowser, ShowsEachServiceAndAHealAsItHappensWithoutReloading) {
 
   auto cfg = page_config();
   auto& backend = add_service(cfg, "backend", {backend_service.host_port()});
-  backend.health.kind = config::probe_kind::http;
-  backend.health.http.path = "/health";
-  backend.health.interval = std::chrono::milliseconds(100);
-  backend.health.timeout = std::chrono::milliseconds(500);
-  backend.health.unhealthy_after = 2;
+  probe_health_quickly(backend);
   backend.health.start_period = std::chrono::seconds(5);
   backend.restart.executor = config::restart_executor::local;
   backend.restart.command = {"sh", "-c",

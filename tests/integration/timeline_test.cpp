@@ -34,11 +34,7 @@ TEST(Timeline, ALocalRestartAppearsInTheInstancesTimelineWithItsExitCodeAndOutpu
   auto cfg = make_config();
   auto& backend = add_service(cfg, "backend", {service.host_port()});
   add_route(cfg, "/", "backend");
-  backend.health.kind = config::probe_kind::http;
-  backend.health.http.path = "/health";
-  backend.health.interval = std::chrono::milliseconds(100);
-  backend.health.timeout = std::chrono::milliseconds(500);
-  backend.health.unhealthy_after = 2;
+  probe_health_quickly(backend);
   backend.health.start_period = std::chrono::seconds(5);
   backend.restart.executor = config::restart_executor::local;
   backend.restart.command = {"sh", "-c", service.start_command()[2] + "; echo restarted by the test"};

@@ -47,6 +47,14 @@ config::service_config& add_service(config::config& cfg, const std::string& name
   return service;
 }
 
+void probe_health_quickly(config::service_config& service) {
+  service.health.kind = config::probe_kind::http;
+  service.health.http.path = "/health";
+  service.health.interval = std::chrono::milliseconds(100);
+  service.health.timeout = std::chrono::milliseconds(500);
+  service.health.unhealthy_after = 2;
+}
+
 void add_route(config::config& cfg, std::string prefix, std::string service, std::string host,
                bool strip_prefix) {
   cfg.routes.push_back(config::route{std::move(prefix), std::move(service), std::move(host), strip_prefix});

@@ -34,6 +34,9 @@ config::service_config& add_service(config::config& cfg, const std::string& name
                                     const std::vector<std::string>& instances);
 void add_route(config::config& cfg, std::string prefix, std::string service,
                std::string host = "", bool strip_prefix = false);
+/// Probes `GET /health` every 100 ms with a 500 ms timeout, unhealthy after 2 failures:
+/// a heal test's instance is judged within a fraction of a second.
+void probe_health_quickly(config::service_config& service);
 
 /// The runtime started in-process (its logging set up from cfg.log first); with
 /// `config_file`, the file a reload reads again.
