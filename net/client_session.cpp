@@ -33,7 +33,7 @@ bool holds_complete_head(const beast::flat_buffer& buffer) {
 
 }  // namespace
 
-client_session::client_session(proxy_worker& worker, asio::ip::tcp::socket socket)
+client_session::client_session(proxy_worker& worker, tcp_socket socket)
     : worker_(worker), settings_(worker.shared_settings()), client_(std::move(socket)) {
   beast::error_code ec;
   auto peer = client_.remote_endpoint(ec);
@@ -64,7 +64,7 @@ void client_session::close() {
   closed_ = true;
   client_deadline_ = clock::time_point::max();
   beast::error_code ignored;
-  client_.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+  client_.shutdown(tcp_socket::shutdown_both, ignored);
   client_.close(ignored);
   if (state_ && state_->exchange) state_->exchange->close();
 }
@@ -95,7 +95,7 @@ void client_session::wait_for_request() {
   // the settings (a reload may free the old ones).
   if (state_) worker_.give_back_request_state(std::move(state_));
   settings_.reset();
-  client_.async_wait(asio::ip::tcp::socket::wait_read,
+  client_.async_wait(tcp_socket::wait_read,
                      [self = shared_from_this()](beast::error_code ec) { self->on_readable(ec); });
 }
 
@@ -311,7 +311,7 @@ void client_session::write_answer(std::shared_ptr<Response> response) {
 void client_session::answer(http::status status, std::string body, std::string_view content_type) {
   // An unread request body would be taken for the next request: close instead.
   if (!state_->parser || !state_->parser->is_header_done() || !state_->parser->is_done()) state_->request.keep_alive = false;
-  auto response = std::make_shared<http::response<http::string_body>>(status, 11);
+  auto response = std::make_shared<http::response<http::string_body, head_fields>>(status, 11);
   if (!body.empty()) response->set(http::field::content_type, content_type);
   if (!state_->request.request_id.empty()) response->set("X-Request-Id", state_->request.request_id);
   if (state_->request.retry_after_s != 0)
@@ -332,7 +332,7 @@ void client_session::answer_error(http::status status, std::string_view message)
 
 void client_session::answer_preflight() {
   if (!state_->parser->is_done()) state_->request.keep_alive = false;
-  auto response = std::make_shared<http::response<http::empty_body>>();
+  auto response = std::make_shared<http::response<http::empty_body, head_fields>>();
   response->version(11);
   settings().cors.answer_preflight(state_->parser->get(), response->base());
   write_answer(std::move(response));
@@ -341,7 +341,7 @@ void client_session::answer_preflight() {
 void client_session::answer_options_asterisk() {
   // `OPTIONS *` asks what the server supports: every route's methods pass through.
   if (!state_->parser->is_done()) state_->request.keep_alive = false;
-  auto response = std::make_shared<http::response<http::empty_body>>(http::status::ok, 11);
+  auto response = std::make_shared<http::response<http::empty_body, head_fields>>(http::status::ok, 11);
   response->set(http::field::allow, "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS");
   write_answer(std::move(response));
 }
@@ -397,7 +397,7 @@ void client_session::close_gracefully() {
   if (lingering_) return;
   lingering_ = true;
   beast::error_code ignored;
-  client_.shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+  client_.shutdown(tcp_socket::shutdown_send, ignored);
   state_->buffer.clear();
   arm(std::min(linger_time, settings().timeouts.client_header));
   discard_until_closed();

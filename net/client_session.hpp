@@ -11,6 +11,7 @@
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/status.hpp>
 
+#include "net/head_fields.hpp"
 #include "net/proxy_worker.hpp"
 #include "net/request_checks.hpp"
 #include "net/upstream_exchange.hpp"
@@ -47,7 +48,8 @@ struct client_request {
   std::optional<boost::asio::ip::tcp::endpoint> upstream;
 };
 
-using request_parser = boost::beast::http::request_parser<boost::beast::http::buffer_body>;
+using request_parser =
+    boost::beast::http::request_parser<boost::beast::http::buffer_body, head_allocator<char>>;
 
 /// What a connection holds only while it serves a request: the read buffer, the
 /// parser, the request and its upstream exchange. Lent by the worker's pool when the
@@ -77,7 +79,7 @@ class client_session : public std::enable_shared_from_this<client_session> {
   using error_code = boost::beast::error_code;
   using request_parser = net::request_parser;
 
-  client_session(proxy_worker& worker, boost::asio::ip::tcp::socket socket);
+  client_session(proxy_worker& worker, tcp_socket socket);
   ~client_session();
 
   void start();
@@ -88,7 +90,7 @@ class client_session : public std::enable_shared_from_this<client_session> {
 
   // -- what the upstream exchange of the current request uses ----------------------
 
-  boost::asio::ip::tcp::socket& socket() { return client_; }
+  tcp_socket& socket() { return client_; }
   boost::beast::flat_buffer& buffer() { return state_->buffer; }
   request_parser& parser() { return *state_->parser; }
   client_request& request() { return state_->request; }
@@ -147,7 +149,7 @@ class client_session : public std::enable_shared_from_this<client_session> {
 
   proxy_worker& worker_;
   std::shared_ptr<const proxy_settings> settings_;
-  boost::asio::ip::tcp::socket client_;
+  tcp_socket client_;
   clock::time_point client_deadline_ = clock::time_point::max();
   std::string client_address_;
   bool idle_ = false;  // waiting for the next request

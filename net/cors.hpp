@@ -3,10 +3,8 @@
 #include <string>
 #include <string_view>
 
-#include <boost/beast/http/fields.hpp>
-#include <boost/beast/http/message.hpp>
-
 #include "config/config.hpp"
+#include "net/head_fields.hpp"
 
 namespace dockmaster::net {
 
@@ -16,8 +14,8 @@ namespace dockmaster::net {
 /// preflight answer then echoes what was asked, which is valid with credentials too.
 class cors_responder {
  public:
-  using request_header = boost::beast::http::request_header<>;
-  using response_header = boost::beast::http::response_header<>;
+  using request_header = request_head;
+  using response_header = response_head;
 
   explicit cors_responder(config::cors_policy policy);
 

@@ -35,7 +35,7 @@ struct connection_options {
   std::vector<std::string> named;  // copied: the Connection fields are erased
 };
 
-connection_options read_connection(const http::fields& fields) {
+connection_options read_connection(const head_fields& fields) {
   connection_options options;
   // A walk over the list, not equal_range: that compares names as strings down the tree.
   for (const auto& field : fields) {
@@ -60,7 +60,7 @@ bool named_by(const std::vector<std::string>& named, std::string_view name) {
 /// walk over the fields (no lookup per name). With `keep_upgrade` and an upgrade offer
 /// (an Upgrade header, and "upgrade" in Connection), Upgrade stays and Connection
 /// becomes exactly "Upgrade". Returns whether it did.
-bool remove_hop_by_hop(http::fields& fields, bool keep_upgrade) {
+bool remove_hop_by_hop(head_fields& fields, bool keep_upgrade) {
   const auto connection = read_connection(fields);
   const bool may_keep_upgrade = keep_upgrade && connection.lists_upgrade;
   bool upgrade_kept = false;
@@ -136,14 +136,15 @@ std::string new_request_id() {
   return id;
 }
 
-std::string prepare_upstream_request(http::request_header<>& request, const forwarding_info& info,
+std::string prepare_upstream_request(request_head& request, const forwarding_info& info,
                                      bool keep_upgrade) {
   remove_hop_by_hop(request, keep_upgrade);
 
   // The forwarding headers in one walk: these names have no field code in Beast, so a
-  // lookup per name would compare strings along the whole tree each time.
-  std::vector<http::fields::const_iterator> forwarded_for;
-  std::vector<http::fields::const_iterator> request_ids;
+  // lookup per name would compare strings along the whole tree each time. For the same
+  // reason they are inserted as field::unknown: no name lookup in Beast's table.
+  std::vector<head_fields::const_iterator> forwarded_for;
+  std::vector<head_fields::const_iterator> request_ids;
   bool has_proto = false;
   bool has_forwarded_host = false;
   std::string_view host;
@@ -177,12 +178,13 @@ std::string prepare_upstream_request(http::request_header<>& request, const forw
     if (!chain.empty()) chain += ", ";
     chain += info.client_address;
     for (const auto& it : forwarded_for) request.erase(it);
-    request.insert(x_forwarded_for, chain);
+    request.insert(http::field::unknown, x_forwarded_for, chain);
   }
   // Kept when present: the manager may itself sit behind a TLS terminator that set them.
-  if (!has_proto && !info.scheme.empty()) request.insert(x_forwarded_proto, info.scheme);
+  if (!has_proto && !info.scheme.empty())
+    request.insert(http::field::unknown, x_forwarded_proto, info.scheme);
   // (Each field has storage of its own: `host` stays valid across the insert.)
-  if (!has_forwarded_host && !host.empty()) request.insert(x_forwarded_host, host);
+  if (!has_forwarded_host && !host.empty()) request.insert(http::field::unknown, x_forwarded_host, host);
 
   // Upstream connections are pooled HTTP/1.1 whatever the client spoke.
   request.version(11);
@@ -192,17 +194,17 @@ std::string prepare_upstream_request(http::request_header<>& request, const forw
   // Absent, unacceptable, or ambiguous (several fields): a new one.
   for (const auto& it : request_ids) request.erase(it);
   std::string id = new_request_id();
-  request.insert(x_request_id, id);
+  request.insert(http::field::unknown, x_request_id, id);
   return id;
 }
 
-void add_request_id_unless_present(http::response_header<>& response, std::string_view id) {
+void add_request_id_unless_present(response_head& response, std::string_view id) {
   for (const auto& field : response)
     if (field.name() == http::field::unknown && iequals_ascii(field.name_string(), x_request_id)) return;
-  response.insert(x_request_id, id);
+  response.insert(http::field::unknown, x_request_id, id);
 }
 
-void prepare_client_response(http::response_header<>& response, bool keep_upgrade) {
+void prepare_client_response(response_head& response, bool keep_upgrade) {
   remove_hop_by_hop(response, keep_upgrade && response.result() == http::status::switching_protocols);
 }
 

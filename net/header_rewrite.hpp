@@ -3,8 +3,7 @@
 #include <string>
 #include <string_view>
 
-#include <boost/beast/http/fields.hpp>
-#include <boost/beast/http/message.hpp>
+#include "net/head_fields.hpp"
 
 namespace dockmaster::net {
 
@@ -33,19 +32,19 @@ std::string new_request_id();
 /// (WebSocket handshakes); an Upgrade header without that option is removed anyway.
 /// Proxy-Authorization goes although nginx passes it: it holds the client's
 /// credentials for a proxy, and no upstream of the manager should receive them.
-std::string prepare_upstream_request(boost::beast::http::request_header<>& request,
+std::string prepare_upstream_request(request_head& request,
                                      const forwarding_info& info, bool keep_upgrade = false);
 
 /// Removes hop-by-hop headers from an upstream response before it goes to the client,
 /// the same list as prepare_upstream_request (Transfer-Encoding and Content-Length
 /// stay). With `keep_upgrade`, a 101's Upgrade stays and Connection becomes exactly
 /// "Upgrade"; on any other status they are removed.
-void prepare_client_response(boost::beast::http::response_header<>& response,
+void prepare_client_response(response_head& response,
                              bool keep_upgrade = false);
 
 /// Adds X-Request-Id: `id` to a response unless the upstream set one itself (a walk
 /// over the fields: the name has no field code, so a lookup would compare strings).
-void add_request_id_unless_present(boost::beast::http::response_header<>& response,
+void add_request_id_unless_present(response_head& response,
                                    std::string_view id);
 
 }  // namespace dockmaster::net

@@ -9,7 +9,7 @@ namespace http = boost::beast::http;
 
 namespace {
 
-void append_fields(const http::fields& fields, std::string& out) {
+void append_fields(const head_fields& fields, std::string& out) {
   // Sized first, then copied: one growth of `out` instead of four appends per field.
   std::size_t size = 2;
   for (const auto& field : fields) size += field.name_string().size() + field.value().size() + 4;
@@ -35,7 +35,7 @@ void append_version(unsigned version, std::string& out) {
 
 }  // namespace
 
-void append_request_head(const http::request_header<>& header, std::string& out) {
+void append_request_head(const request_head& header, std::string& out) {
   auto method = header.method_string();
   out.append(method.data(), method.size());
   out.push_back(' ');
@@ -47,7 +47,7 @@ void append_request_head(const http::request_header<>& header, std::string& out)
   append_fields(header, out);
 }
 
-void append_response_head(const http::response_header<>& header, std::string& out) {
+void append_response_head(const response_head& header, std::string& out) {
   append_version(header.version(), out);
   out.push_back(' ');
   // status-code is three digits (RFC 9112): an upstream's "000" or "099", which Beast

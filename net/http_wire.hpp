@@ -3,8 +3,7 @@
 #include <cstddef>
 #include <string>
 
-#include <boost/beast/http/fields.hpp>
-#include <boost/beast/http/message.hpp>
+#include "net/head_fields.hpp"
 
 namespace dockmaster::net {
 
@@ -13,10 +12,10 @@ namespace dockmaster::net {
 // cost of a proxied request.
 
 /// Appends "METHOD target HTTP/1.x\r\n", every field and the blank line to `out`.
-void append_request_head(const boost::beast::http::request_header<>& header, std::string& out);
+void append_request_head(const request_head& header, std::string& out);
 
 /// Appends "HTTP/1.x code reason\r\n", every field and the blank line to `out`.
-void append_response_head(const boost::beast::http::response_header<>& header, std::string& out);
+void append_response_head(const response_head& header, std::string& out);
 
 /// Appends the line that opens a chunk of `size` bytes ("1a2b\r\n") to `out`.
 void append_chunk_size(std::size_t size, std::string& out);

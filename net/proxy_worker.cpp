@@ -24,7 +24,7 @@ proxy_worker::proxy_worker(std::shared_ptr<const proxy_settings> settings)
       // post), so the reactor's per-socket locking can go; the scheduler keeps its own.
       io_(std::make_unique<asio::io_context>(BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO)),
       work_(asio::make_work_guard(*io_)),
-      sweep_timer_(std::make_unique<asio::steady_timer>(*io_)),
+      sweep_timer_(std::make_unique<steady_timer>(*io_)),
       pool_(settings_->limits.max_idle_upstream_connections, settings_->timeouts.upstream_idle) {
   for (const auto& [name, balance] : settings_->balance_by_service) {
     services_[name].balance = balance;
@@ -68,7 +68,7 @@ std::uint16_t proxy_worker::claim_port(const tcp::endpoint& endpoint) {
 }
 
 std::uint16_t proxy_worker::listen(const tcp::endpoint& endpoint) {
-  auto acceptor = std::make_unique<tcp::acceptor>(*io_);
+  auto acceptor = std::make_unique<tcp_acceptor>(*io_);
   acceptor->open(endpoint.protocol());
   acceptor->set_option(asio::socket_base::reuse_address(true));
   // Every worker listens on the same port; the kernel spreads new connections.
@@ -83,7 +83,7 @@ std::uint16_t proxy_worker::listen(const tcp::endpoint& endpoint) {
                                            : local.address().to_string()) +
                   ":" + std::to_string(local.port());
   added.acceptor = std::move(acceptor);
-  added.retry_timer = std::make_unique<asio::steady_timer>(*io_);
+  added.retry_timer = std::make_unique<steady_timer>(*io_);
   listeners_.push_back(std::move(added));
   return local.port();
 }
@@ -148,7 +148,7 @@ messages::traffic_delta* proxy_worker::traffic_of(const std::string& service) {
 void proxy_worker::do_accept(std::size_t index) {
   auto& l = listeners_[index];
   l.state = listener::state::accepting;
-  l.acceptor->async_accept([this, index](boost::system::error_code ec, tcp::socket socket) {
+  l.acceptor->async_accept([this, index](boost::system::error_code ec, tcp_socket socket) {
     if (ec == asio::error::operation_aborted || draining_) return;
     if (ec) return accept_failed(index, ec);
     listeners_[index].backoff = std::chrono::milliseconds(0);
@@ -167,7 +167,7 @@ void proxy_worker::do_accept(std::size_t index) {
   });
 }
 
-void proxy_worker::start_session(tcp::socket socket) {
+void proxy_worker::start_session(tcp_socket socket) {
   std::make_shared<client_session>(*this, std::move(socket))->start();
 }
 

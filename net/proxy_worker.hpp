@@ -13,10 +13,8 @@
 #include <vector>
 
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/steady_timer.hpp>
-
 #include "net/proxy_settings.hpp"
+#include "net/socket_types.hpp"
 #include "net/upstream_pool.hpp"
 
 namespace dockmaster::net {
@@ -167,19 +165,19 @@ class proxy_worker {
  private:
   /// One listening socket and why it is not accepting, when it is not.
   struct listener {
-    std::unique_ptr<boost::asio::ip::tcp::acceptor> acceptor;
+    std::unique_ptr<tcp_acceptor> acceptor;
     std::string address;  // host:port, for the logs
     enum class state { accepting, at_limit, backing_off } state = state::accepting;
     /// At the limit: a connection accepted just when another thread took the last
     /// place. It waits here, unserved, as the others wait in the backlog.
-    std::optional<boost::asio::ip::tcp::socket> waiting;
+    std::optional<tcp_socket> waiting;
     /// After an accept that failed for lack of descriptors or memory.
-    std::unique_ptr<boost::asio::steady_timer> retry_timer;
+    std::unique_ptr<steady_timer> retry_timer;
     std::chrono::milliseconds backoff{0};
   };
 
   void do_accept(std::size_t listener);
-  void start_session(boost::asio::ip::tcp::socket socket);
+  void start_session(tcp_socket socket);
   /// The listener stops accepting until a place under the limit frees.
   void stop_at_limit(std::size_t listener);
   /// Accepts again on every listener stopped at the limit, as far as places are free.
@@ -220,7 +218,7 @@ class proxy_worker {
   std::unique_ptr<boost::asio::io_context> io_;
   std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
   std::vector<listener> listeners_;
-  std::unique_ptr<boost::asio::steady_timer> sweep_timer_;
+  std::unique_ptr<steady_timer> sweep_timer_;
   std::map<std::string, service_targets> services_;
   upstream_pool pool_;
   std::unordered_set<client_session*> sessions_;

@@ -40,7 +40,7 @@ bool starts_with_ignoring_case(std::string_view s, std::string_view prefix) {
 /// The verdict on every Transfer-Encoding field of a request taken together.
 enum class coding_verdict { chunked, unsupported, malformed };
 
-coding_verdict judge_transfer_codings(const http::request_header<>& head) {
+coding_verdict judge_transfer_codings(const request_head& head) {
   int codings = 0;
   bool chunked_last = false;
   bool malformed = false;
@@ -98,7 +98,7 @@ bool valid_authority(std::string_view authority) {
   return rest.front() == ':' && valid_port(rest.substr(1));
 }
 
-std::optional<request_refusal> check_request_head(const http::request_header<>& head, bool chunked,
+std::optional<request_refusal> check_request_head(const request_head& head, bool chunked,
                                                   request_facts& facts) {
   facts = request_facts{};
   int hosts = 0;

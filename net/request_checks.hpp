@@ -3,9 +3,9 @@
 #include <optional>
 #include <string_view>
 
-#include <boost/beast/http/fields.hpp>
-#include <boost/beast/http/message.hpp>
 #include <boost/beast/http/status.hpp>
+
+#include "net/head_fields.hpp"
 
 namespace dockmaster::net {
 
@@ -48,7 +48,7 @@ struct request_facts {
 /// `chunked` is the parser's own verdict (Beast's `parser::chunked()`), which must
 /// agree with the fields for the request to pass.
 std::optional<request_refusal> check_request_head(
-    const boost::beast::http::request_header<>& head, bool chunked, request_facts& facts);
+    const request_head& head, bool chunked, request_facts& facts);
 
 /// True for an authority (`host[:port]`, `[v6][:port]`) made only of characters no
 /// upstream splits on: letters, digits, `-._~%`, and the colon and brackets.

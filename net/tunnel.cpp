@@ -9,7 +9,7 @@ namespace dockmaster::net {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 
-tunnel::tunnel(proxy_worker& worker, asio::ip::tcp::socket client, beast::flat_buffer client_leftover,
+tunnel::tunnel(proxy_worker& worker, tcp_socket client, beast::flat_buffer client_leftover,
                std::unique_ptr<upstream_connection> upstream)
     : worker_(worker),
       client_(std::move(client)),
@@ -27,7 +27,7 @@ void tunnel::close() {
   closed_ = true;
   deadline_ = clock::time_point::max();
   beast::error_code ignored;
-  client_.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+  client_.shutdown(tcp_socket::shutdown_both, ignored);
   client_.close(ignored);
   upstream_->socket.close(ignored);
 }
@@ -80,7 +80,7 @@ void tunnel::pump(direction& way) {
         if (ec) {
           // One side finished: pass the end on and let the other direction drain.
           beast::error_code ignored;
-          way.to->shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+          way.to->shutdown(tcp_socket::shutdown_send, ignored);
           if (--self->open_directions_ == 0 || ec != asio::error::eof) self->close();
           return;
         }

@@ -23,7 +23,7 @@ class tunnel : public std::enable_shared_from_this<tunnel> {
 
   /// `client_leftover` and the upstream's buffer hold bytes that arrived behind the
   /// heads: they belong to the tunnel.
-  tunnel(proxy_worker& worker, boost::asio::ip::tcp::socket client,
+  tunnel(proxy_worker& worker, tcp_socket client,
          boost::beast::flat_buffer client_leftover, std::unique_ptr<upstream_connection> upstream);
   ~tunnel();
 
@@ -36,8 +36,8 @@ class tunnel : public std::enable_shared_from_this<tunnel> {
  private:
   /// One direction: bytes read from `from` are written to `to`.
   struct direction {
-    boost::asio::ip::tcp::socket* from;
-    boost::asio::ip::tcp::socket* to;
+    tcp_socket* from;
+    tcp_socket* to;
     std::unique_ptr<char[]> buffer;
   };
 
@@ -45,7 +45,7 @@ class tunnel : public std::enable_shared_from_this<tunnel> {
   void pump(direction& way);
 
   proxy_worker& worker_;
-  boost::asio::ip::tcp::socket client_;
+  tcp_socket client_;
   boost::beast::flat_buffer client_leftover_;
   std::unique_ptr<upstream_connection> upstream_;
   std::string head_;

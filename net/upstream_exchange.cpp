@@ -434,7 +434,7 @@ void upstream_exchange::upstream_failed(failure what, error_code ec) {
 // -- the request -------------------------------------------------------------------
 
 template <class Handler>
-void upstream_exchange::write_piece(asio::ip::tcp::socket& to, asio::const_buffer body, bool last,
+void upstream_exchange::write_piece(tcp_socket& to, asio::const_buffer body, bool last,
                                     bool chunked, Handler&& handler) {
   static constexpr char crlf[] = "\r\n";
   const std::size_t size = body.size();

@@ -10,6 +10,7 @@
 #include <boost/beast/http/parser.hpp>
 
 #include "messages/vocabulary.hpp"
+#include "net/head_fields.hpp"
 #include "net/proxy_worker.hpp"
 #include "net/upstream_pool.hpp"
 
@@ -41,7 +42,8 @@ class upstream_exchange {
   void hold_ended(messages::hold_outcome outcome);
 
  private:
-  using response_parser = boost::beast::http::response_parser<boost::beast::http::buffer_body>;
+  using response_parser =
+      boost::beast::http::response_parser<boost::beast::http::buffer_body, head_allocator<char>>;
 
   /// Ways an exchange with an instance fails; `failures` in the .cpp gives each its
   /// name and the answer the client gets when it is the last one.
@@ -90,7 +92,7 @@ class upstream_exchange {
   /// Writes the pending head (if any), a body piece (`body`) in the chosen framing and, with
   /// `last`, the end of a chunked body, in one gathered write.
   template <class Handler>
-  void write_piece(boost::asio::ip::tcp::socket& to, boost::asio::const_buffer body, bool last,
+  void write_piece(tcp_socket& to, boost::asio::const_buffer body, bool last,
                    bool chunked, Handler&& handler);
 
   void upstream_failed(failure what, error_code ec);

@@ -8,13 +8,15 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 
+#include "net/socket_types.hpp"
+
 namespace dockmaster::net {
 
 /// A connection to one upstream instance, with the bytes read past the last response.
 struct upstream_connection {
   explicit upstream_connection(boost::asio::io_context& io) : socket(io) {}
 
-  boost::asio::ip::tcp::socket socket;
+  tcp_socket socket;
   boost::beast::flat_buffer buffer;
   boost::asio::ip::tcp::endpoint endpoint;
   /// True once the connection has served a request (a failure on it may be a stale

@@ -27,6 +27,7 @@ namespace {
 
 namespace beast = boost::beast;
 namespace http = beast::http;
+namespace net = dockmaster::net;
 
 /// proxy_worker::body_buffer_size (not included: its header brings the actor system).
 constexpr std::size_t proxy_piece_size = 32 * 1024;
@@ -42,7 +43,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::size_t piece_size = piece_sizes[data[0] % (sizeof piece_sizes / sizeof *piece_sizes)];
   std::string_view in(reinterpret_cast<const char*>(data + 1), size - 1);
 
-  http::request_parser<http::buffer_body> client;
+  http::request_parser<http::buffer_body, net::head_allocator<char>> client;
   client.header_limit(header_limit);
   client.body_limit(body_limit);
   beast::error_code ec;

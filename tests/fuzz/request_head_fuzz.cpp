@@ -59,10 +59,11 @@ const net::route_table& routes() {
   return table;
 }
 
+using head_parser = http::request_parser<http::buffer_body, net::head_allocator<char>>;
+
 /// Parses the header alone, as async_read_header does with all of `in` received.
 /// Returns the bytes used, or 0 when there is no complete, valid header.
-std::size_t parse_head(http::request_parser<http::buffer_body>& parser, std::string_view in,
-                       std::uint32_t limit) {
+std::size_t parse_head(head_parser& parser, std::string_view in, std::uint32_t limit) {
   parser.header_limit(limit);
   parser.body_limit(body_limit);
   beast::error_code ec;
@@ -75,7 +76,7 @@ std::size_t parse_head(http::request_parser<http::buffer_body>& parser, std::str
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string_view in(reinterpret_cast<const char*>(data), size);
-  http::request_parser<http::buffer_body> client;
+  head_parser client;
   if (parse_head(client, in, header_limit) == 0) return 0;
   auto& request = client.get();
   const bool chunked = client.chunked();
@@ -107,7 +108,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   std::string head;
   net::append_request_head(request, head);
 
-  http::request_parser<http::buffer_body> upstream;
+  head_parser upstream;
   if (parse_head(upstream, head, header_limit + 4096) != head.size()) __builtin_trap();
   const auto& sent = upstream.get();
   int hosts = 0;

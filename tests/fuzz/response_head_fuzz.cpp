@@ -23,10 +23,13 @@ namespace {
 
 namespace beast = boost::beast;
 namespace http = beast::http;
+namespace net = dockmaster::net;
+
+using head_parser = http::response_parser<http::buffer_body, net::head_allocator<char>>;
 
 /// Parses the header alone from `in`, as async_read_header does with all of `in`
 /// received. Returns the bytes used, or 0 when there is no complete, valid header.
-std::size_t parse_head(http::response_parser<http::buffer_body>& parser, std::string_view in) {
+std::size_t parse_head(head_parser& parser, std::string_view in) {
   // Not boost::none: see read_response_header.
   parser.body_limit(std::numeric_limits<std::uint64_t>::max());
   beast::error_code ec;
@@ -39,7 +42,7 @@ std::size_t parse_head(http::response_parser<http::buffer_body>& parser, std::st
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string_view in(reinterpret_cast<const char*>(data), size);
-  http::response_parser<http::buffer_body> upstream;
+  head_parser upstream;
   if (parse_head(upstream, in) == 0) return 0;
 
   auto& response = upstream.get();
@@ -54,7 +57,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   std::string head;
   dockmaster::net::append_response_head(response, head);
 
-  http::response_parser<http::buffer_body> client;
+  head_parser client;
   if (parse_head(client, head) != head.size()) __builtin_trap();  // not one valid head
   if (client.get().result_int() != status) __builtin_trap();
   if (client.chunked() != chunked) __builtin_trap();

@@ -13,8 +13,8 @@ namespace http = boost::beast::http;
 
 const forwarding_info client{"203.0.113.7", "https"};
 
-http::request_header<> browser_request() {
-  http::request_header<> request;
+net::request_head browser_request() {
+  net::request_head request;
   request.method(http::verb::get);
   request.target("/api/items");
   request.version(11);
@@ -121,7 +121,7 @@ TEST(HeaderRewriteUpstreamRequest, SetsHttp11WhateverTheClientSpoke) {
 
 // --- prepare_upstream_request: upgrade ---------------------------------------------
 
-http::request_header<> websocket_handshake() {
+net::request_head websocket_handshake() {
   auto request = browser_request();
   request.set(http::field::connection, "keep-alive, Upgrade");
   request.set(http::field::keep_alive, "timeout=5");
@@ -288,8 +288,8 @@ TEST(HeaderRewriteUpstreamRequest, ReplacesSeveralClientRequestIdsWithOneNewId) 
 
 // --- prepare_client_response -------------------------------------------------------------
 
-http::response_header<> upstream_response(http::status status = http::status::ok) {
-  http::response_header<> response;
+net::response_head upstream_response(http::status status = http::status::ok) {
+  net::response_head response;
   response.result(status);
   response.version(11);
   response.set(http::field::content_type, "text/html");

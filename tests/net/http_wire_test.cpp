@@ -13,7 +13,7 @@ namespace {
 namespace http = boost::beast::http;
 
 TEST(HttpWire, RequestHeadHasRequestLineFieldsAndBlankLine) {
-  http::request_header<> request;
+  net::request_head request;
   request.method(http::verb::post);
   request.target("/api/items?x=1");
   request.version(11);
@@ -25,7 +25,7 @@ TEST(HttpWire, RequestHeadHasRequestLineFieldsAndBlankLine) {
 }
 
 TEST(HttpWire, ResponseHeadKeepsTheUpstreamReasonPhrase) {
-  http::response_header<> response;
+  net::response_head response;
   response.result(404);
   response.reason("Nope");
   response.version(10);
@@ -35,7 +35,7 @@ TEST(HttpWire, ResponseHeadKeepsTheUpstreamReasonPhrase) {
 }
 
 TEST(HttpWire, ResponseHeadUsesTheStandardReasonWhenTheUpstreamSentNone) {
-  http::response_header<> response;
+  net::response_head response;
   response.result(503);
   response.version(11);
   std::string head;
@@ -47,7 +47,7 @@ TEST(HttpWire, ResponseHeadUsesTheStandardReasonWhenTheUpstreamSentNone) {
 // which was written back as "HTTP/1.1 0 OK", a status line no client parses.
 TEST(HttpWire, ResponseHeadWritesAStatusBelow100WithItsThreeDigits) {
   const std::string upstream = "HTTP/1.1 000 OK\r\nContent-Length: 3\r\n\r\nabc";
-  http::response_parser<http::buffer_body> parser;
+  http::response_parser<http::buffer_body, net::head_allocator<char>> parser;
   boost::beast::error_code ec;
   parser.put(boost::asio::buffer(upstream), ec);
   ASSERT_FALSE(ec) << ec.message();
@@ -56,12 +56,12 @@ TEST(HttpWire, ResponseHeadWritesAStatusBelow100WithItsThreeDigits) {
   append_response_head(parser.get(), head);
   EXPECT_EQ(head, "HTTP/1.1 000 OK\r\nContent-Length: 3\r\n\r\n");
 
-  http::response_parser<http::buffer_body> client;
+  http::response_parser<http::buffer_body, net::head_allocator<char>> client;
   EXPECT_EQ(client.put(boost::asio::buffer(head), ec), head.size());
   EXPECT_FALSE(ec) << ec.message();
   EXPECT_EQ(client.get().result_int(), 0u);
 
-  http::response_header<> response;
+  net::response_head response;
   response.result(99);
   response.version(11);
   response.reason("Odd");

@@ -17,8 +17,8 @@ namespace http = boost::beast::http;
 /// passes) and, through `facts`, what routing would use. The parser outlives the call
 /// (a static per call site would not do: facts point into the last head parsed).
 unsigned verdict(const std::string& head, request_facts& facts) {
-  static std::unique_ptr<http::request_parser<http::empty_body>> parser;
-  parser = std::make_unique<http::request_parser<http::empty_body>>();
+  static std::unique_ptr<http::request_parser<http::empty_body, net::head_allocator<char>>> parser;
+  parser = std::make_unique<http::request_parser<http::empty_body, net::head_allocator<char>>>();
   parser->skip(true);  // the head only
   boost::beast::error_code ec;
   parser->put(boost::asio::buffer(head), ec);
