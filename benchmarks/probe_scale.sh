@@ -5,7 +5,10 @@
 # time; the whole process and the prober thread alone), its peak RSS, probe latencies and the
 # pass/fail counts. Target: under 5 % of one core for 1,000 probes a second.
 #
-# The real dockmaster adds health_watcher actors on top; this measures the probe engine only.
+# Then, against the same listeners and one after the other, the same checks by the real
+# dockmaster binary (its health_watcher actors, the prober and everything else it runs, with
+# the instances as one service) and by HAProxy (`option httpchk`, `check inter`), each
+# measured over the same time once every instance is up: their CPU shares side by side.
 set -euo pipefail
 
 usage() {
@@ -21,6 +24,8 @@ usage: benchmarks/probe_scale.sh [options]
                     starting all of them at the start of the interval
   --driver PATH     the driver binary (default: $PROBE_SCALE_BIN, else
                     build-release/benchmarks/probe_scale_main)
+  --compare LIST    after the driver, the same checks by: dockmaster,haproxy (default both;
+                    none: neither). dockmaster is $DOCKMASTER_BIN, else build-release/dockmaster
   --out FILE        JSON result (default benchmarks/results/probe-scale-<timestamp>.json),
                     the report goes next to it as .txt
 
@@ -33,6 +38,7 @@ EOF
 }
 
 ports=1000 seconds=30 interval_ms=1000 timeout_ms=1000 kind=http out="" driver_arg="" spread=()
+compare=dockmaster,haproxy
 while (($#)); do
   case $1 in
     --ports) ports=${2:?}; shift 2 ;;
@@ -42,6 +48,7 @@ while (($#)); do
     --kind) kind=${2:?}; shift 2 ;;
     --spread) spread=(--spread); shift ;;
     --driver) driver_arg=${2:?}; shift 2 ;;
+    --compare) compare=${2:?}; shift 2 ;;
     --out) out=${2:?}; shift 2 ;;
     -h | --help) usage; exit 0 ;;
     *) echo "unknown argument: $1" >&2; usage >&2; exit 2 ;;
@@ -51,6 +58,8 @@ for value in "$ports" "$seconds" "$interval_ms" "$timeout_ms"; do
   [[ $value =~ ^[1-9][0-9]*$ ]] || { echo "numbers must be positive integers (got '$value')" >&2; exit 2; }
 done
 [[ $kind == http || $kind == tcp ]] || { echo "--kind is http or tcp" >&2; exit 2; }
+[[ $compare =~ ^(none|dockmaster|haproxy|dockmaster,haproxy|haproxy,dockmaster)$ ]] ||
+  { echo "--compare is dockmaster, haproxy, both (comma-separated) or none" >&2; exit 2; }
 ((ports <= 20000)) || { echo "--ports: at most 20000" >&2; exit 2; }
 
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
@@ -63,7 +72,8 @@ if [[ $driver != /* && ! -e $driver ]]; then driver="$REPO_ROOT/$driver"; fi
   die "no driver at $driver: build it (target probe_scale_main, e.g. cmake --build build-release --target probe_scale_main) or pass --driver / set PROBE_SCALE_BIN"
 driver=$(cd "$(dirname "$driver")" && pwd)/$(basename "$driver")
 
-bench_init nginx
+bench_init nginx curl python3
+[[ $compare != *haproxy* ]] || command -v haproxy >/dev/null || die "haproxy not found: scripts/setup.sh"
 # nginx: one descriptor per listener plus the connections; the driver: one per probe in
 # flight (at most `ports`, more when probes pile up).
 fd_limit=$(ulimit -n)
@@ -157,18 +167,145 @@ cat "$bench_tmp/driver.err" >&2
 result=$(sed -n 's/^RESULT //p' "$bench_tmp/driver.out")
 [[ -n $result ]] || { cat "$bench_tmp/driver.out" >&2; die "no RESULT line from the driver"; }
 
+# ------------------------------------------------ the same checks by the real processes
+# wait_all_up NAME PID LOG COMMAND...: waits until COMMAND prints "UP TOTAL" with UP == TOTAL
+# (60 s at most; a new service's instances are probed at once, then every interval).
+wait_all_up() {
+  local name=$1 pid=$2 logfile=$3 deadline answer=""
+  shift 3
+  deadline=$(($(now_ms) + 60000))
+  while (($(now_ms) < deadline)); do
+    kill -0 "$pid" 2>/dev/null || { show_log_tail "$logfile"; die "$name exited"; }
+    answer=$("$@" 2>/dev/null) || answer=""
+    read -r up total <<<"${answer:-0 0}"
+    ((total == ports && up == ports)) && return 0
+    sleep 0.5
+  done
+  show_log_tail "$logfile"
+  die "$name: not every instance up within 60 s (up, total: ${answer:-none})"
+}
+
+# cpu_share PGID: the process group's CPU over `seconds` of wall time, as % of one core.
+cpu_share() {
+  local before start_ms
+  before=$(group_ticks "$1")
+  start_ms=$(now_ms)
+  sleep "$seconds"
+  python3 -c 'import sys; t, hz, ms = map(int, sys.argv[1:]); print(f"{100.0 * t / hz / (ms / 1000.0):.2f}")' \
+    "$(($(group_ticks "$1") - before))" "$clk_tck" "$(($(now_ms) - start_ms))"
+}
+
+dockmaster_cpu="" haproxy_cpu=""
+if [[ $compare == *dockmaster* ]]; then
+  resolve_dockmaster
+  if [[ -z $DOCKMASTER ]]; then
+    log "dockmaster skipped: $DOCKMASTER_SKIP_REASON"
+  else
+    read -r dm_port dm_admin <<<"$(free_ports 2 | tr '\n' ' ')"
+    mkdir -p "$bench_tmp/dockmaster"
+    python3 - "$bench_tmp/dockmaster/config.json" "$dm_port" "$dm_admin" "$first_port" "$last_port" \
+      "$kind" "$interval_ms" "$timeout_ms" <<'EOF'
+import json, sys
+out, port, admin, first, last, kind, interval, timeout = sys.argv[1:]
+health = {"tcp": True} if kind == "tcp" else {"http": "/health"}
+health.update({"interval": f"{interval}ms", "timeout": f"{timeout}ms"})
+config = {
+    "listen": f"127.0.0.1:{port}", "admin": {"listen": f"127.0.0.1:{admin}"},
+    "routes": [{"prefix": "/", "service": "fleet"}],
+    "services": {"fleet": {"instances": [f"127.0.0.1:{p}" for p in range(int(first), int(last) + 1)],
+                           "health": health}},
+    "log": {"level": "warn", "access_log": false},
+    "actor_system": {"io_threads": 1, "scheduler": {"max_threads": 1}},
+}
+json.dump(config, open(out, "w"))
+EOF
+    start_group "$bench_tmp/dockmaster/dockmaster.log" "$DOCKMASTER" --config "$bench_tmp/dockmaster/config.json"
+    dm_pid=$STARTED_PID
+    dockmaster_up() {
+      curl --noproxy '*' -s --max-time 5 "http://127.0.0.1:$dm_admin/status" | python3 -c '
+import json, sys
+instances = json.load(sys.stdin)["services"]["fleet"]["instances"]
+print(sum(1 for i in instances if i["health"] == "healthy"), len(instances))'
+    }
+    log "dockmaster: $ports instances as one service, probed every ${interval_ms} ms"
+    wait_all_up dockmaster "$dm_pid" "$bench_tmp/dockmaster/dockmaster.log" dockmaster_up
+    dockmaster_cpu=$(cpu_share "$dm_pid")
+    dockmaster_up >"$bench_tmp/dockmaster/up" || true
+    read -r up total <"$bench_tmp/dockmaster/up"
+    ((up == ports)) || die "dockmaster: only $up of $ports instances up at the end"
+    log "dockmaster: ${dockmaster_cpu} % of one core"
+    stop_group "$dm_pid"
+  fi
+fi
+
+if [[ $compare == *haproxy* ]]; then
+  mkdir -p "$bench_tmp/haproxy"
+  ha_port=$(free_ports 1)
+  {
+    echo "global"
+    echo "    nbthread 1"
+    echo "    maxconn 4096"
+    echo "    stats socket $bench_tmp/haproxy/stats.sock"
+    echo "defaults"
+    echo "    mode $([[ $kind == tcp ]] && echo tcp || echo http)"
+    echo "    timeout connect ${timeout_ms}ms"
+    echo "    timeout check ${timeout_ms}ms"
+    echo "    timeout client 10s"
+    echo "    timeout server 10s"
+    echo "frontend front"
+    echo "    bind 127.0.0.1:$ha_port"
+    echo "    default_backend fleet"
+    echo "backend fleet"
+    if [[ $kind == http ]]; then
+      echo "    option httpchk GET /health"
+      echo "    http-check expect status 200"
+    fi
+    echo "    default-server check inter ${interval_ms}ms"
+    for ((port = first_port; port <= last_port; port++)); do echo "    server s$port 127.0.0.1:$port"; done
+  } >"$bench_tmp/haproxy/haproxy.cfg"
+  haproxy -c -q -f "$bench_tmp/haproxy/haproxy.cfg" >"$bench_tmp/haproxy/check.log" 2>&1 ||
+    { cat "$bench_tmp/haproxy/check.log" >&2; die "haproxy rejected its generated config"; }
+  start_group "$bench_tmp/haproxy/haproxy.log" haproxy -db -f "$bench_tmp/haproxy/haproxy.cfg"
+  ha_pid=$STARTED_PID
+  haproxy_up() {
+    python3 - "$bench_tmp/haproxy/stats.sock" <<'EOF'
+import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+s.sendall(b"show stat\n")
+data = b""
+while chunk := s.recv(65536):
+    data += chunk
+rows = [line.split(",") for line in data.decode().splitlines() if line and not line.startswith("#")]
+servers = [r for r in rows if r[0] == "fleet" and r[1] not in ("FRONTEND", "BACKEND")]
+print(sum(1 for r in servers if r[17].startswith("UP")), len(servers))
+EOF
+  }
+  log "haproxy: $ports servers with checks every ${interval_ms} ms"
+  wait_all_up haproxy "$ha_pid" "$bench_tmp/haproxy/haproxy.log" haproxy_up
+  haproxy_cpu=$(cpu_share "$ha_pid")
+  haproxy_up >"$bench_tmp/haproxy/up" || true
+  read -r up total <"$bench_tmp/haproxy/up"
+  ((up == ports)) || die "haproxy: only $up of $ports servers up at the end"
+  log "haproxy: ${haproxy_cpu} % of one core"
+  stop_group "$ha_pid"
+fi
+
 stamp=$(date +%Y%m%d-%H%M%S)
 [[ -n $out ]] || out="$BENCH_DIR/results/probe-scale-$stamp.json"
 mkdir -p "$(dirname "$out")"
 txt="${out%.json}.txt"
 
 python3 - "$result" "$out" "$txt" "$REPO_ROOT" "$driver" "$nginx_ticks" "$clk_tck" "$nginx_wall_ms" \
-  "$first_port" "$last_port" "$kind" "$bench_tmp/driver.out" <<'EOF'
+  "$first_port" "$last_port" "$kind" "$bench_tmp/driver.out" "$dockmaster_cpu" "$haproxy_cpu" "$seconds" <<'EOF'
 import json, os, subprocess, sys, time
 result = json.loads(sys.argv[1])
 out, txt, repo, driver = sys.argv[2:6]
 nginx_ticks, clk_tck, nginx_wall_ms = int(sys.argv[6]), int(sys.argv[7]), int(sys.argv[8])
 first, last, kind, driver_out = int(sys.argv[9]), int(sys.argv[10]), sys.argv[11], sys.argv[12]
+dockmaster_cpu = float(sys.argv[13]) if sys.argv[13] else None
+haproxy_cpu = float(sys.argv[14]) if sys.argv[14] else None
+seconds = int(sys.argv[15])
 
 def run(argv):
     try:
@@ -191,6 +328,9 @@ document = {
     "machine": {"nproc": os.cpu_count(), "kernel": os.uname().release, "loadavg": os.getloadavg()},
     "nginx": {"version": run(["nginx", "-v"]), "cpu_percent": nginx_cpu},
     "result": result,
+    "same_checks": {"dockmaster_cpu_percent": dockmaster_cpu, "haproxy_cpu_percent": haproxy_cpu,
+                    "dockmaster_over_haproxy": dockmaster_cpu / haproxy_cpu
+                    if dockmaster_cpu is not None and haproxy_cpu else None},
     "target_cpu_percent": 5.0,
     "target_met": result["cpu_percent"] < 5.0,
 }
@@ -220,6 +360,15 @@ lines += [
     f"nginx CPU        {nginx_cpu:.2f} % of one core (the {r['ports']} instances, for context)"
     if nginx_cpu is not None else "nginx CPU        ?",
 ]
+if dockmaster_cpu is not None or haproxy_cpu is not None:
+    lines += ["", f"the same checks by the real processes, each over {seconds} s once every instance was up:"]
+    if dockmaster_cpu is not None:
+        lines.append(f"  dockmaster     {dockmaster_cpu:.2f} % of one core (watcher actors, prober and the rest)")
+    if haproxy_cpu is not None:
+        lines.append(f"  haproxy        {haproxy_cpu:.2f} % of one core")
+    ratio = document["same_checks"]["dockmaster_over_haproxy"]
+    if ratio is not None:
+        lines.append(f"  dockmaster / haproxy: {ratio:.2f}x")
 text = "\n".join(lines) + "\n"
 with open(txt, "w") as f:
     f.write(text)

@@ -9,15 +9,20 @@
 # (Ir(N2) - Ir(N1)) / (N2 - N1) cancels start-up and shutdown.
 #
 # usage: benchmarks/request_instructions.sh [--requests N1,N2] [--dockmaster PATH]
+#                                           [--profile DIR]
+# --profile DIR keeps the N2 runs' callgrind files in DIR and prints, for each proxy,
+# the functions with the most instructions of their own (callgrind_annotate's view).
 set -euo pipefail
 
 requests=2000,6000
 dockmaster_arg=""
+profile_dir=""
 while (($#)); do
   case $1 in
     --requests) requests=${2:?}; shift 2 ;;
     --dockmaster) dockmaster_arg=${2:?}; shift 2 ;;
-    -h | --help) sed -n '2,12p' "$0"; exit 0 ;;
+    --profile) profile_dir=${2:?}; shift 2 ;;
+    -h | --help) sed -n '2,15p' "$0"; exit 0 ;;
     *) echo "unknown argument: $1" >&2; exit 2 ;;
   esac
 done
@@ -48,6 +53,7 @@ for i in range(count):
         sys.exit(f"request {i}: status {response.status}")
 EOF
 }
+[[ -z $profile_dir ]] || mkdir -p "$profile_dir"
 
 # Waits until `port` answers 200 (valgrind starts slowly).
 wait_answering() {
@@ -73,6 +79,7 @@ instructions_for() {
   kill "-$stop_signal" "$pid"
   wait "$pid" 2>/dev/null || true
   callgrind_annotate "$out" 2>/dev/null | awk '/PROGRAM TOTALS/ { gsub(",", "", $1); print $1 }'
+  if [[ -n $profile_dir && $count == "$n2" ]]; then cp "$out" "$profile_dir/"; fi
 }
 
 # dockmaster: one I/O thread, no access log, the upstream pooled.
@@ -117,3 +124,11 @@ print(f"  dockmaster {dm:9,.0f}")
 print(f"  nginx      {ng:9,.0f}")
 print(f"  dockmaster / nginx: {dm / ng:.2f}x")
 EOF
+if [[ -n $profile_dir ]]; then
+  for name in dockmaster nginx; do
+    echo
+    echo "$name: functions by their own instructions over $n2 requests (start-up included)"
+    callgrind_annotate --inclusive=no "$profile_dir/callgrind-$name-$n2.out" 2>/dev/null |
+      awk '/^-+$/ { dashes++; next } dashes >= 3 && NF { print substr($0, 1, 160); if (++shown == 30) exit }'
+  done
+fi
