@@ -3,6 +3,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <random>
 #include <string>
 #include <vector>
@@ -124,13 +125,22 @@ std::string new_request_id() {
   // request, and it is made per request. thread_local: no lock, and random_device
   // (a system call) is read once per thread.
   thread_local std::mt19937_64 generator = seeded_generator();
-  static constexpr char hex[] = "0123456789abcdef";
+  // Two hex digits per step.
+  static constexpr auto pairs = [] {
+    constexpr char hex[] = "0123456789abcdef";
+    std::array<char, 512> table{};
+    for (std::size_t byte = 0; byte < 256; ++byte) {
+      table[2 * byte] = hex[byte >> 4];
+      table[2 * byte + 1] = hex[byte & 0xf];
+    }
+    return table;
+  }();
   std::string id(32, '0');
   for (std::size_t half = 0; half < 2; ++half) {
     std::uint64_t bits = generator();
-    for (std::size_t i = 0; i < 16; ++i) {
-      id[half * 16 + 15 - i] = hex[bits & 0xf];
-      bits >>= 4;
+    for (std::size_t i = 0; i < 8; ++i) {
+      std::memcpy(&id[half * 16 + 14 - 2 * i], &pairs[2 * (bits & 0xff)], 2);
+      bits >>= 8;
     }
   }
   return id;

@@ -1,5 +1,7 @@
 #include "net/request_checks.hpp"
 
+#include <array>
+
 #include "net/http_text.hpp"
 
 namespace dockmaster::net {
@@ -28,6 +30,17 @@ bool is_token(std::string_view s) {
 }
 
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
+
+/// The characters of a reg-name host that are let through: unreserved and '%' (RFC 3986
+/// §3.2.2; sub-delims are refused on purpose). A table: a host is checked per request.
+constexpr std::array<bool, 256> host_chars = [] {
+  std::array<bool, 256> table{};
+  for (int c = 'a'; c <= 'z'; ++c) table[c] = true;
+  for (int c = 'A'; c <= 'Z'; ++c) table[c] = true;
+  for (int c = '0'; c <= '9'; ++c) table[c] = true;
+  for (char c : {'-', '.', '_', '~', '%'}) table[static_cast<unsigned char>(c)] = true;
+  return table;
+}();
 
 bool is_hex(char c) {
   return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
@@ -87,11 +100,8 @@ bool valid_authority(std::string_view authority) {
     auto colon = authority.find(':');
     auto host = authority.substr(0, colon);
     if (host.empty()) return false;
-    for (char c : host) {
-      bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || is_digit(c) || c == '-' ||
-                   c == '.' || c == '_' || c == '~' || c == '%';
-      if (!plain) return false;
-    }
+    for (char c : host)
+      if (!host_chars[static_cast<unsigned char>(c)]) return false;
     rest = colon == std::string_view::npos ? std::string_view() : authority.substr(colon);
   }
   if (rest.empty()) return true;
