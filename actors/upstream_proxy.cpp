@@ -1,6 +1,7 @@
 #include "actors/upstream_proxy.hpp"
 
 #include <algorithm>
+#include <unordered_set>
 
 #include <boost/asio/ip/address.hpp>
 #include <caf/actor_system.hpp>
@@ -31,15 +32,15 @@ instance_set current_set(const upstream_proxy_state& state) {
   bool healed = checked && state.service.restart.executor != config::restart_executor::none;
   instance_set set;
   set.service = state.service.name;
+  // A set rather than a scan of what is listed so far: with a thousand instances the
+  // scan made each health change cost a million comparisons.
+  std::unordered_set<std::string> listed;
   for (const auto& hp : state.service.instances) {
     auto found = state.addresses.find(label(hp));
     if (found == state.addresses.end()) continue;
     for (const auto& address : found->second) {
-      bool duplicate = std::any_of(set.instances.begin(), set.instances.end(), [&](const auto& i) {
-        return i.address == address && i.port == hp.port;
-      });
-      if (duplicate) continue;
       auto endpoint = address + ":" + std::to_string(hp.port);
+      if (!listed.insert(endpoint).second) continue;
       auto health = state.healthy.find(endpoint);
       bool healthy = !checked || (health != state.healthy.end() && health->second);
       set.instances.push_back(

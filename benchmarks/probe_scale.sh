@@ -214,7 +214,7 @@ config = {
     "routes": [{"prefix": "/", "service": "fleet"}],
     "services": {"fleet": {"instances": [f"127.0.0.1:{p}" for p in range(int(first), int(last) + 1)],
                            "health": health}},
-    "log": {"level": "warn", "access_log": false},
+    "log": {"level": "warn", "access_log": False},
     "actor_system": {"io_threads": 1, "scheduler": {"max_threads": 1}},
 }
 json.dump(config, open(out, "w"))

@@ -215,8 +215,11 @@ struct limit_config {
 };
 
 struct scheduler_config {
-  /// "stealing" or "sharing" ("testing" is for the test suite).
-  std::string policy = "stealing";
+  /// "sharing" or "stealing" ("testing" is for the test suite). Sharing by default: the
+  /// actors are the control plane (probes, events, restarts; requests run on the I/O
+  /// threads), and stealing's idle workers poll with 50 us sleeps, which with 1,000
+  /// instances probed every second took twice the CPU (benchmarks/probe_scale.sh).
+  std::string policy = "sharing";
   std::size_t max_threads = 2;
   std::size_t max_throughput = 300;
 };

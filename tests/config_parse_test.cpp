@@ -63,7 +63,7 @@ TEST(ConfigDefaults, AnEmptyObjectKeepsTheStructDefaultsForEverythingElse) {
   EXPECT_EQ(cfg.timeouts.upstream_response, milliseconds(30000));
   EXPECT_EQ(cfg.timeouts.drain, milliseconds(10000));
   EXPECT_EQ(cfg.limits.max_header_bytes, 16u * 1024);
-  EXPECT_EQ(cfg.actor_system.scheduler.policy, "stealing");
+  EXPECT_EQ(cfg.actor_system.scheduler.policy, "sharing");
   EXPECT_EQ(cfg.actor_system.io_threads, 2u);
   EXPECT_EQ(cfg.log.level, "info");
   EXPECT_EQ(cfg.log.format, "text");

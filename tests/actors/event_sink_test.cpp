@@ -38,7 +38,7 @@ class EventSink : public ::testing::Test {
     web.health.kind = config::probe_kind::http;
     auto acceptor = sim_.spawn(recording_acceptor, latest_);
     sink_ = sim_.spawn(actors::event_sink, std::map<std::string, config::service_config>{{"web", web}},
-                       acceptor);
+                       acceptor, true);
     sim_.run();
   }
   template <class T>
@@ -273,6 +273,36 @@ TEST_F(EventSink, RequestsAnd5xxAreChartedPerTenSecondSlot) {
   EXPECT_EQ(requests, 18u);
   EXPECT_EQ(errors, 4u);
   EXPECT_GT(rates["requests"].back().get<std::uint64_t>() + rates["requests"][58].get<std::uint64_t>(), 0u);
+}
+
+// Without admin.status_path nobody reads the published status: it is not rendered on each
+// event (with a thousand instances that cost a core). A reload that sets the path turns
+// publishing on, with the state as it is by then.
+TEST(EventSinkPublishing, TheStatusIsPublishedOnlyWhileAStatusPathIsSet) {
+  simulated_actors sim;
+  auto latest = std::make_shared<std::string>("none");
+  config::service_config web;
+  web.name = "web";
+  web.health.kind = config::probe_kind::http;
+  auto acceptor = sim.spawn(recording_acceptor, latest);
+  auto sink = sim.spawn(actors::event_sink, std::map<std::string, config::service_config>{{"web", web}},
+                        acceptor, false);
+  sim.run();
+  auto a = make_instance("web", 8001);
+  caf::anon_send(sink, instance_added{a});
+  caf::anon_send(sink, health_changed{a, health_state::unknown, health_state::healthy, "HTTP 200",
+                                      probe_verdict::passed, 1});
+  sim.run();
+  sim.advance(2s);
+  EXPECT_EQ(*latest, "none");
+
+  auto reloaded = std::make_shared<config::config>();
+  reloaded->services = {{"web", web}};
+  reloaded->admin.status_path = "/_status";
+  caf::anon_send(sink, config_update{reloaded});
+  sim.run();
+  ASSERT_NE(*latest, "none");
+  EXPECT_EQ(json::parse(*latest)["services"]["web"]["instances"][0]["health"], "healthy");
 }
 
 }  // namespace

@@ -112,6 +112,28 @@ TEST_F(HealthWatcher, InstancesAddedTogetherDriftApartWithinTheJitterButTheFastI
   EXPECT_GT(distinct.size(), 1u) << "all four probed in the same quarter second";
 }
 
+TEST_F(HealthWatcher, JitteredProbesFallDueOnTheProbeGridSoThatCloseOnesShareAWakeUp) {
+  service_.health.jitter_percent = 20;
+  prober_->clock = &sim_.system.clock();
+  start();
+  for (std::uint16_t port = 8001; port <= 8008; ++port) healthy(make_instance("web", port));
+  ASSERT_EQ(prober_->started_count(), 8u);
+  // Timer by timer, so that the clock reads each one's due time when it fires.
+  auto& clock = sim_.coordinator.clock();
+  while (prober_->started_count() < 16u && clock.trigger_timeout()) {
+    sim_.run();
+    while (prober_->pending_count() > 0) answer(probe_verdict::passed, prober_->pending_port());
+  }
+  ASSERT_EQ(prober_->started_count(), 16u);
+  // The first probes came when the instances were added; each next one on the grid.
+  for (std::size_t i = 8; i < prober_->started_at.size(); ++i)
+    EXPECT_EQ(prober_->started_at[i].time_since_epoch() % actors::probe_grid, caf::timespan{0})
+        << "probe " << i;
+  EXPECT_EQ(actors::on_probe_grid(caf::actor_clock::time_point{30ms}), caf::actor_clock::time_point{30ms});
+  EXPECT_EQ(actors::on_probe_grid(caf::actor_clock::time_point{30ms + 1ns}),
+            caf::actor_clock::time_point{40ms});
+}
+
 TEST_F(HealthWatcher, AFailingInstanceIsRetriedAtExactlyTheFastIntervalWhateverTheJitter) {
   service_.health.jitter_percent = 50;
   start();

@@ -199,7 +199,12 @@ class manual_prober : public net::probe_runner {
              std::function<void(net::probe_outcome)> done) override {
     pending_.push_back({target, std::move(done)});
     ++started_;
+    if (clock) started_at.push_back(clock->now());
   }
+
+  /// When set, the time of each probe started is kept in started_at.
+  caf::actor_clock* clock = nullptr;
+  std::vector<caf::actor_clock::time_point> started_at;
 
   std::size_t started_count() const { return started_; }
   std::size_t pending_count() const { return pending_.size(); }
