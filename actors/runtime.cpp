@@ -104,19 +104,22 @@ void runtime::start() {
   d.prober = std::make_shared<net::health_prober>();
   d.manager = d.system.spawn(actors::config_manager, d.cfg, d.config_file, d.overrides, d.acceptor,
                              d.supervisor, d.sink, std::shared_ptr<net::probe_runner>(d.prober));
-  // Wait for each service's first resolution, then until every I/O thread has it, so
-  // that the first request finds its instances.
-  caf::scoped_actor self{d.system};
-  self->request(d.manager, caf::infinite, sync_atom::value).receive([](bool) {}, [](caf::error&) {});
-  if (d.cfg.admin.listen) {
-    d.admin = d.system.spawn(actors::admin_server, d.cfg.admin, d.sink, d.manager);
-    self->request(d.admin, caf::infinite, listening_atom::value)
-        .receive([&](std::uint16_t port) { d.admin_port = port; },
-                 [&](caf::error& err) { failure = d.system.render(err); });
-    if (!failure.empty()) {
-      stop();
-      throw std::runtime_error(failure);
+  {
+    // (Gone before stop(), as above: stop() waits for every actor, this one too.)
+    caf::scoped_actor self{d.system};
+    // Wait for each service's first resolution, then until every I/O thread has it, so
+    // that the first request finds its instances.
+    self->request(d.manager, caf::infinite, sync_atom::value).receive([](bool) {}, [](caf::error&) {});
+    if (d.cfg.admin.listen) {
+      d.admin = d.system.spawn(actors::admin_server, d.cfg.admin, d.sink, d.manager);
+      self->request(d.admin, caf::infinite, listening_atom::value)
+          .receive([&](std::uint16_t port) { d.admin_port = port; },
+                   [&](caf::error& err) { failure = d.system.render(err); });
     }
+  }
+  if (!failure.empty()) {
+    stop();
+    throw std::runtime_error(failure);
   }
 }
 

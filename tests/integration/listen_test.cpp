@@ -118,6 +118,23 @@ TEST(ListenAddress, APortHeldByAForeignReusePortSocketFailsTheStartNamingTheAddr
   EXPECT_NE(run.err.find("in use"), std::string::npos) << run.err;
 }
 
+// The admin listener's address taken: the start fails with exit code 1 and says why,
+// rather than hanging while it shuts down what it had started (it did: the start's own
+// scoped actor was still alive while stop() waited for every actor).
+TEST(ListenAddress, AnAdminAddressInUseFailsTheStartInsteadOfHanging) {
+  test_upstream upstream{"app"};
+  asio::io_context io;
+  tcp::acceptor taken(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  const std::string admin = "127.0.0.1:" + std::to_string(taken.local_endpoint().port());
+  auto cfg = json::parse(child_config(upstream, "127.0.0.1:0"));
+  cfg["admin"] = {{"listen", admin}};
+  auto run = run_to_end(cfg.dump());
+  ASSERT_TRUE(run.exit_code) << "dockmaster did not exit; stderr:\n" << run.err;
+  EXPECT_EQ(*run.exit_code, 1);
+  EXPECT_NE(run.err.find(admin), std::string::npos) << run.err;
+  EXPECT_NE(run.err.find("in use"), std::string::npos) << run.err;
+}
+
 TEST(ListenAddress, ClaimingPortZeroPicksAFreePortTheWorkersCanShare) {
   auto loopback = asio::ip::make_address("127.0.0.1");
   auto port = net::proxy_worker::claim_port(tcp::endpoint(loopback, 0));
