@@ -195,6 +195,18 @@ cpu_share() {
     "$(($(group_ticks "$1") - before))" "$clk_tck" "$(($(now_ms) - start_ms))"
 }
 
+# measure_checks NAME PID LOG UP_COMMAND: once every instance is up, sets MEASURED_CPU to
+# NAME's CPU share over `seconds`, checks that every instance is still up, stops NAME.
+measure_checks() {
+  local name=$1 pid=$2 logfile=$3 up_command=$4 up total
+  wait_all_up "$name" "$pid" "$logfile" "$up_command"
+  MEASURED_CPU=$(cpu_share "$pid")
+  read -r up total <<<"$("$up_command" 2>/dev/null || echo "0 0")"
+  ((up == ports)) || die "$name: only $up of $ports instances up at the end"
+  log "$name: ${MEASURED_CPU} % of one core"
+  stop_group "$pid"
+}
+
 dockmaster_cpu="" haproxy_cpu=""
 if [[ $compare == *dockmaster* ]]; then
   resolve_dockmaster
@@ -228,13 +240,8 @@ instances = json.load(sys.stdin)["services"]["fleet"]["instances"]
 print(sum(1 for i in instances if i["health"] == "healthy"), len(instances))'
     }
     log "dockmaster: $ports instances as one service, probed every ${interval_ms} ms"
-    wait_all_up dockmaster "$dm_pid" "$bench_tmp/dockmaster/dockmaster.log" dockmaster_up
-    dockmaster_cpu=$(cpu_share "$dm_pid")
-    dockmaster_up >"$bench_tmp/dockmaster/up" || true
-    read -r up total <"$bench_tmp/dockmaster/up"
-    ((up == ports)) || die "dockmaster: only $up of $ports instances up at the end"
-    log "dockmaster: ${dockmaster_cpu} % of one core"
-    stop_group "$dm_pid"
+    measure_checks dockmaster "$dm_pid" "$bench_tmp/dockmaster/dockmaster.log" dockmaster_up
+    dockmaster_cpu=$MEASURED_CPU
   fi
 fi
 
@@ -282,13 +289,8 @@ print(sum(1 for r in servers if r[17].startswith("UP")), len(servers))
 EOF
   }
   log "haproxy: $ports servers with checks every ${interval_ms} ms"
-  wait_all_up haproxy "$ha_pid" "$bench_tmp/haproxy/haproxy.log" haproxy_up
-  haproxy_cpu=$(cpu_share "$ha_pid")
-  haproxy_up >"$bench_tmp/haproxy/up" || true
-  read -r up total <"$bench_tmp/haproxy/up"
-  ((up == ports)) || die "haproxy: only $up of $ports servers up at the end"
-  log "haproxy: ${haproxy_cpu} % of one core"
-  stop_group "$ha_pid"
+  measure_checks haproxy "$ha_pid" "$bench_tmp/haproxy/haproxy.log" haproxy_up
+  haproxy_cpu=$MEASURED_CPU
 fi
 
 stamp=$(date +%Y%m%d-%H%M%S)
