@@ -23,8 +23,8 @@ namespace {
 namespace http = boost::beast::http;
 using namespace dockmaster;
 
-http::request_header<> browser_request() {
-  http::request_header<> request;
+net::request_head browser_request() {
+  net::request_head request;
   request.method(http::verb::get);
   request.target("/api/items/42?expand=owner");
   request.version(11);

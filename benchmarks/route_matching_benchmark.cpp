@@ -110,8 +110,8 @@ void BM_upstream_target_strip_prefix(benchmark::State& state) {
 BENCHMARK(BM_upstream_target_strip_prefix);
 
 /// What a current Chrome sends for an XHR to an API behind the proxy.
-http::request_header<> browser_request() {
-  http::request_header<> request;
+dockmaster::net::request_head browser_request() {
+  dockmaster::net::request_head request;
   request.method(http::verb::get);
   request.target("/api/v1/users/42?fields=name,email");
   request.version(11);
